@@ -1,0 +1,158 @@
+"""``Pipeline``: the Python front door. Steps created inside ``with Pipeline(...)`` join it."""
+
+from __future__ import annotations
+
+import contextvars
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from synthgen import plan
+from synthgen.errors import PlanError
+from synthgen.steps.base import GeneratorStep, _Step, snake_case
+
+if TYPE_CHECKING:
+    from synthgen.distiset import Distiset
+    from synthgen.runner.checkpoint import CheckpointStrategy
+
+_CURRENT: contextvars.ContextVar[Pipeline | None] = contextvars.ContextVar("synthgen_pipeline", default=None)
+
+
+class Pipeline:
+    """A DAG of steps that runs over batches of rows and returns a :class:`Distiset`.
+
+    Args:
+        name: the pipeline's name; with its signature it names the cache folder.
+        description: free text recorded in pipeline.yaml and the dataset card.
+        cache_dir: cache root; defaults to ``$SYNTHGEN_CACHE_DIR`` or ``~/.cache/synthgen/pipelines``.
+    """
+
+    def __init__(self, name: str, description: str | None = None, cache_dir: str | Path | None = None) -> None:
+        self.name = name
+        self.description = description
+        self.cache_dir = cache_dir
+        self.steps: dict[str, _Step] = {}
+        self.edges: list[tuple[str, str]] = []
+        self._name_counts: dict[str, int] = {}
+        self._token: contextvars.Token[Pipeline | None] | None = None
+
+    # ---- building --------------------------------------------------------------------------
+    @staticmethod
+    def current() -> Pipeline | None:
+        """The pipeline whose ``with`` block is open, if any."""
+        return _CURRENT.get()
+
+    def __enter__(self) -> Pipeline:
+        self._token = _CURRENT.set(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._token is not None:
+            _CURRENT.reset(self._token)
+            self._token = None
+
+    def _add_step(self, step: _Step) -> None:
+        if step.name is None:
+            base = snake_case(type(step).__name__)
+            n = self._name_counts.get(base, 0)
+            while f"{base}_{n}" in self.steps:
+                n += 1
+            self._name_counts[base] = n + 1
+            step.name = f"{base}_{n}"
+        if step.name in self.steps:
+            raise PlanError(
+                f"step name '{step.name}' is used twice in pipeline '{self.name}': give each step a unique name="
+            )
+        self.steps[step.name] = step
+
+    def _connect(self, upstream: _Step, downstream: _Step) -> None:
+        for s in (upstream, downstream):
+            if s.name not in self.steps or self.steps[s.name] is not s:
+                raise PlanError(f"step '{s.name}' does not belong to pipeline '{self.name}'")
+        if isinstance(downstream, GeneratorStep):
+            raise PlanError(f"generator step '{downstream.name}' cannot have inputs: connect it as a source only")
+        edge = (str(upstream.name), str(downstream.name))
+        if edge not in self.edges:
+            self.edges.append(edge)
+
+    # ---- planning --------------------------------------------------------------------------
+    def get_load_stages(self, load_groups: plan.LoadGroups = None) -> tuple[list[list[str]], list[list[str]]]:
+        """Return ``(stages, groups)``: step names per load stage, in topological order."""
+        return plan.load_stages(self.graph(), load_groups)
+
+    def graph(self) -> plan.Graph:
+        """The pure description of this pipeline that the planner works on."""
+        return plan.Graph.from_steps(self.steps, self.edges)
+
+    @property
+    def signature(self) -> str:
+        """Hash of step names, types and connections."""
+        return plan.pipeline_signature(self.graph())
+
+    @property
+    def aggregated_steps_signature(self) -> str:
+        """Hash that also covers every step's output-relevant parameters and version."""
+        return plan.aggregated_signature(self.graph())
+
+    def dump(self) -> dict[str, Any]:
+        """The resolved pipeline as plain data (what pipeline.yaml holds); never secrets."""
+        return {
+            "pipeline": {
+                "name": self.name,
+                "description": self.description,
+                "steps": {name: step.dump() for name, step in self.steps.items()},
+                "connections": [{"from": a, "to": b} for a, b in self.edges],
+            },
+            "signature": self.signature,
+            "aggregated_steps_signature": self.aggregated_steps_signature,
+        }
+
+    # ---- running ---------------------------------------------------------------------------
+    def run(
+        self,
+        parameters: dict[str, dict[str, Any]] | None = None,
+        load_groups: plan.LoadGroups = None,
+        use_cache: bool = True,
+        dataset: Any = None,
+        checkpoint_strategy: CheckpointStrategy | None = None,
+        checkpoint_path: str | None = None,
+        runner: str = "local",
+    ) -> Distiset:
+        """Run the pipeline and return its :class:`Distiset`.
+
+        Args:
+            parameters: runtime parameters per step name, e.g. ``{"gen": {"llm": {"generation_kwargs": {...}}}}``.
+            load_groups: lists of step names loaded together, or ``"sequential_step_execution"``.
+            use_cache: ``False`` recomputes every step.
+            dataset: input rows (``datasets.Dataset``, list of dicts or pandas DataFrame) when the
+                pipeline has no generator step.
+            checkpoint_strategy: when to export the leaf datasets written so far.
+            checkpoint_path: where checkpoints go (local folder or fsspec URL).
+            runner: ``local`` (multiprocessing) or ``ray``.
+
+        Raises:
+            PlanError: the pipeline cannot run as defined (found before any step runs).
+            StepError: a step raised; what was written is kept in the cache.
+        """
+        from synthgen.runner.run import run_pipeline
+
+        if dataset is not None:
+            self._add_input_dataset(dataset)
+        for step_name, values in (parameters or {}).items():
+            if step_name not in self.steps:
+                raise PlanError(plan.unknown_step(step_name, self.steps))
+            self.steps[step_name].set_runtime_parameters(values)
+        return run_pipeline(
+            self, load_groups=load_groups, use_cache=use_cache, runner=runner,
+            checkpoint_strategy=checkpoint_strategy, checkpoint_path=checkpoint_path,
+        )
+
+    def _add_input_dataset(self, dataset: Any) -> None:
+        from synthgen.steps.loaders import LoadDataFromDicts, rows_from_dataset
+
+        if any(isinstance(s, GeneratorStep) for s in self.steps.values()):
+            raise PlanError(f"pipeline '{self.name}' already has a generator step: pass `dataset=` only to pipelines without one")
+        roots = [s for n, s in self.steps.items() if not any(b == n for _, b in self.edges)]
+        with self:
+            loader = LoadDataFromDicts(data=rows_from_dataset(dataset))
+        for root in roots:
+            loader.connect(root)

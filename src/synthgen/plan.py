@@ -1,0 +1,266 @@
+"""The pure planner: DAG checks, column checks, load stages and cache keys.
+
+Nothing here touches disk or starts a process, so every rule is easy to test and to print.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Union
+
+from synthgen.errors import PlanError, did_you_mean
+from synthgen.steps.base import GeneratorStep, _Step, step_kind
+
+LoadGroups = Union[Sequence[Sequence[Any]], Literal["sequential_step_execution"], None]
+
+
+@dataclass(frozen=True)
+class Node:
+    """What the planner knows of a step."""
+
+    name: str
+    kind: str  # generator | normal | global
+    type_name: str
+    fingerprint: str
+    required_inputs: tuple[str, ...]
+    replicas: int
+    gpus: int
+    batch_size: int
+    step: _Step = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Graph:
+    nodes: dict[str, Node]
+    edges: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def from_steps(cls, steps: Mapping[str, _Step], edges: Sequence[tuple[str, str]]) -> Graph:
+        return cls({name: _node(name, s) for name, s in steps.items()}, tuple(edges))
+
+    def predecessors(self, name: str) -> list[str]:
+        return [a for a, b in self.edges if b == name]
+
+    def successors(self, name: str) -> list[str]:
+        return [b for a, b in self.edges if a == name]
+
+    def leaves(self) -> list[str]:
+        return [n for n in topological_order(self) if not self.successors(n)]
+
+
+def _node(name: str, step: _Step) -> Node:
+    batch = getattr(step, "batch_size", None) or getattr(step, "input_batch_size", 50)
+    required = tuple(c for c, req in step.input_columns().items() if req)
+    return Node(
+        name=name, kind=step_kind(step), type_name=type(step).registered_name(),
+        fingerprint=step_fingerprint(step), required_inputs=required,
+        replicas=step.resources.replicas, gpus=step.resources.gpus or 0, batch_size=batch, step=step,
+    )
+
+
+# ---- hashing -------------------------------------------------------------------------------
+def stable_hash(value: Any) -> str:
+    """SHA-256 of canonical JSON: the same on every machine and in every process."""
+    data = json.dumps(value, sort_keys=True, separators=(",", ":"), default=repr, ensure_ascii=False)
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+def step_fingerprint(step: _Step) -> str:
+    """Registered name, ``version`` and output-relevant parameters of a step."""
+    return stable_hash({"type": type(step).registered_name(), "version": type(step).version,
+                        "params": step.fingerprint_params()})
+
+
+def pipeline_signature(graph: Graph) -> str:
+    return stable_hash({"steps": sorted((n.name, n.type_name) for n in graph.nodes.values()),
+                        "edges": sorted(graph.edges)})
+
+
+def aggregated_signature(graph: Graph) -> str:
+    return stable_hash({"steps": sorted((n.name, n.fingerprint) for n in graph.nodes.values()),
+                        "edges": sorted(graph.edges)})
+
+
+def batch_key(fingerprint: str, inputs: Sequence[Sequence[tuple[str, int, int]]]) -> str:
+    """Key of a step's output for one input batch: the step fingerprint plus, per predecessor,
+    the content-addressed objects and row ranges that make up the batch."""
+    return stable_hash({"fp": fingerprint, "in": [[list(seg) for seg in pred] for pred in inputs]})
+
+
+def generator_batch_key(fingerprint: str, seq: int) -> str:
+    return stable_hash({"fp": fingerprint, "seq": seq})
+
+
+# ---- DAG checks ----------------------------------------------------------------------------
+def topological_order(graph: Graph) -> list[str]:
+    """Kahn's algorithm, ties broken by insertion order; a cycle is a PlanError."""
+    indegree = {n: 0 for n in graph.nodes}
+    for _, b in graph.edges:
+        indegree[b] += 1
+    ready = [n for n in graph.nodes if indegree[n] == 0]
+    order: list[str] = []
+    while ready:
+        current = ready.pop(0)
+        order.append(current)
+        for nxt in graph.successors(current):
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                ready.append(nxt)
+    if len(order) != len(graph.nodes):
+        cycle = sorted(n for n in graph.nodes if n not in order)
+        raise PlanError(f"the pipeline has a cycle through steps {', '.join(cycle)}: remove one of their connections")
+    return order
+
+
+def validate(graph: Graph) -> list[str]:
+    """Check the pipeline before anything runs; return the topological order."""
+    if not graph.nodes:
+        raise PlanError("the pipeline has no steps: create steps inside the `with Pipeline(...)` block")
+    order = topological_order(graph)
+    for name in order:
+        node = graph.nodes[name]
+        preds = graph.predecessors(name)
+        if node.kind != "generator" and not preds:
+            raise PlanError(
+                f"step '{name}' is not connected to a generator step: connect a loader to it "
+                f"(e.g. `load >> {name}`) or pass `dataset=` to pipeline.run()"
+            )
+        if node.kind == "global" and node.replicas > 1:
+            raise PlanError(f"global step '{name}' has replicas={node.replicas}: a global step runs as one replica, set replicas=1")
+    _check_columns(graph, order)
+    _check_generator_batches(graph, order)
+    return order
+
+
+def _check_columns(graph: Graph, order: list[str]) -> None:
+    available: dict[str, set[str] | None] = {}
+    for name in order:
+        node = graph.nodes[name]
+        preds = graph.predecessors(name)
+        incoming: set[str] | None = set()
+        for p in preds:
+            if available[p] is None:
+                incoming = None
+                break
+            incoming |= available[p]  # type: ignore[operator]
+        if incoming is not None and node.kind != "generator":
+            missing = [c for c in node.required_inputs if c not in incoming]
+            if missing:
+                raise PlanError(
+                    f"step '{name}' needs input column(s) {', '.join(repr(c) for c in missing)} that no upstream step "
+                    f"produces. Available: {', '.join(sorted(incoming)) or 'none'}. Fix: produce them upstream or "
+                    f"rename with input_mappings={{'{missing[0]}': '<column>'}}"
+                )
+        available[name] = node.step.columns_after(incoming) if hasattr(node.step, "columns_after") else None
+
+
+def _check_generator_batches(graph: Graph, order: list[str]) -> None:
+    for name in order:
+        preds = graph.predecessors(name)
+        sources = {p: graph.nodes[p].batch_size for p in preds if graph.nodes[p].kind == "generator"}
+        if len(set(sources.values())) > 1 and graph.nodes[name].kind == "normal":
+            detail = ", ".join(f"{p}={b}" for p, b in sources.items())
+            raise PlanError(
+                f"step '{name}' is fed by generators with different batch sizes ({detail}): rows are joined by "
+                f"position, so give them the same batch_size"
+            )
+
+
+# ---- load stages ---------------------------------------------------------------------------
+def load_stages(graph: Graph, load_groups: LoadGroups = None) -> tuple[list[list[str]], list[list[str]]]:
+    """Split the pipeline into load stages.
+
+    Every explicit group and every global step is a stage of its own; the remaining steps join the
+    earliest stage their predecessors allow. Returns ``(stages, groups)``.
+    """
+    order = topological_order(graph)
+    groups = _resolve_groups(graph, order, load_groups)
+    unit_of = {n: i for i, g in enumerate(groups) for n in g}
+    units: list[list[str]] = [list(g) for g in groups]
+    for n in order:
+        if n not in unit_of:
+            unit_of[n] = len(units)
+            units.append([n])
+    grouped = set(range(len(groups)))
+    unit_order = _order_units(graph, order, units, unit_of, grouped)
+    stages: list[list[str]] = []
+    free: list[str] = []
+    for u in unit_order:
+        if u in grouped:
+            if free:
+                stages.append(free)
+                free = []
+            stages.append(units[u])
+        else:
+            free.extend(units[u])
+    if free:
+        stages.append(free)
+    position = {n: i for i, n in enumerate(order)}
+    return [sorted(s, key=position.__getitem__) for s in stages], [list(g) for g in groups]
+
+
+def _resolve_groups(graph: Graph, order: list[str], load_groups: LoadGroups) -> list[list[str]]:
+    if load_groups == "sequential_step_execution":
+        return [[n] for n in order]
+    if isinstance(load_groups, str):
+        raise PlanError(f"unknown load_groups mode '{load_groups}': use 'sequential_step_execution' or a list of lists of step names")
+    groups: list[list[str]] = []
+    seen: dict[str, int] = {}
+    for i, group in enumerate(load_groups or []):
+        names = [g if isinstance(g, str) else str(getattr(g, "name", g)) for g in group]
+        for n in names:
+            if n not in graph.nodes:
+                raise PlanError(f"load_groups[{i}] names unknown step '{n}'{did_you_mean(n, graph.nodes)} Steps: {', '.join(order)}")
+            if n in seen:
+                raise PlanError(f"step '{n}' is in load_groups[{seen[n]}] and load_groups[{i}]: a step belongs to one group")
+            seen[n] = i
+        groups.append(names)
+    for n in order:
+        if graph.nodes[n].kind == "global" and n not in seen:
+            groups.append([n])
+    return groups
+
+
+def _order_units(graph: Graph, order: list[str], units: list[list[str]], unit_of: dict[str, int],
+                 grouped: set[int]) -> list[int]:
+    deps: dict[int, set[int]] = {u: set() for u in range(len(units))}
+    for a, b in graph.edges:
+        if unit_of[a] != unit_of[b]:
+            deps[unit_of[b]].add(unit_of[a])
+    done: list[int] = []
+    pending = set(deps)
+    while pending:
+        ready = [u for u in pending if deps[u] <= set(done)]
+        if not ready:
+            bad = [" + ".join(units[u]) for u in pending if u in grouped]
+            raise PlanError(
+                f"load group [{bad[0] if bad else '?'}] cannot be one contiguous stage: a path leaves the group and "
+                f"comes back into it. Put the steps on that path in the same group or split the group"
+            )
+        # Free steps first so they merge into the current stage; then by topological position.
+        ready.sort(key=lambda u: (u in grouped, min(order.index(n) for n in units[u])))
+        done.append(ready[0])
+        pending.remove(ready[0])
+    return done
+
+
+def check_gpus(graph: Graph, stages: list[list[str]], available: int) -> None:
+    """A stage needing more GPUs than exist fails before anything runs."""
+    for i, stage in enumerate(stages):
+        needed = sum(graph.nodes[n].gpus * graph.nodes[n].replicas for n in stage)
+        if needed > available:
+            raise PlanError(
+                f"load stage {i} ({', '.join(stage)}) needs {needed} GPUs but {available} are available: "
+                f"split it with load_groups (e.g. load_groups='sequential_step_execution') or lower gpus/replicas"
+            )
+
+
+def unknown_step(name: str, steps: Mapping[str, Any]) -> str:
+    return f"unknown step '{name}' in parameters{did_you_mean(name, steps)} Steps: {', '.join(steps)}"
+
+
+def is_generator(step: _Step) -> bool:
+    return isinstance(step, GeneratorStep)

@@ -1,0 +1,67 @@
+"""``@step``: turn a function into a Step class."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any, Literal
+
+from synthgen.errors import PlanError
+from synthgen.steps.base import GeneratorStep, GlobalStep, Step, _Step
+
+_BASES: dict[str, type[_Step]] = {"normal": Step, "global": GlobalStep, "generator": GeneratorStep}
+
+
+def step(
+    inputs: list[str] | dict[str, bool] | None = None,
+    outputs: list[str] | dict[str, bool] | None = None,
+    step_type: Literal["normal", "global", "generator"] = "normal",
+) -> Callable[[Callable[..., Any]], type[_Step]]:
+    """Make a Step class from a generator function.
+
+    Keyword arguments of the function with defaults become the step's parameters.
+
+    Args:
+        inputs: the columns the step reads.
+        outputs: the columns the step writes.
+        step_type: ``normal`` (row-wise), ``global`` (all rows at once) or ``generator``.
+
+    Returns:
+        A decorator that returns the new Step class, named after the function.
+
+    Raises:
+        PlanError: for an unknown ``step_type``.
+    """
+    if step_type not in _BASES:
+        raise PlanError(f"unknown step_type '{step_type}': expected one of {', '.join(_BASES)}")
+
+    def decorator(fn: Callable[..., Any]) -> type[_Step]:
+        params = {
+            name: p for name, p in inspect.signature(fn).parameters.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+        }
+        namespace: dict[str, Any] = {
+            "__module__": fn.__module__,
+            "__qualname__": fn.__qualname__,
+            "__doc__": fn.__doc__,
+            "__annotations__": {n: (p.annotation if p.annotation is not p.empty else Any) for n, p in params.items()},
+            "_fn": staticmethod(fn),
+            "inputs": property(lambda self: list(inputs or [])),
+            "outputs": property(lambda self: list(outputs or [])),
+            "process": _make_process(step_type, list(params)),
+        }
+        namespace.update({n: p.default for n, p in params.items() if p.default is not p.empty})
+        return type(fn.__name__, (_BASES[step_type],), namespace)
+
+    return decorator
+
+
+def _make_process(step_type: str, param_names: list[str]) -> Callable[..., Any]:
+    if step_type == "generator":
+        def process_generator(self: Any, offset: int = 0) -> Any:
+            yield from self._fn(offset, **{n: getattr(self, n) for n in param_names})
+        return process_generator
+
+    def process(self: Any, *inputs: Any) -> Any:
+        yield from self._fn(*inputs, **{n: getattr(self, n) for n in param_names})
+    return process

@@ -1,0 +1,173 @@
+"""The content-addressed store: the data plane between steps.
+
+Every batch a step emits is written here once, atomically, before any downstream step sees it; queues
+carry object digests, not rows. Small JSON records (batch index, LLM responses) live beside the objects.
+Objects are verified by their content hash when read: a damaged one is reported and treated as missing,
+so it is recomputed rather than silently used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from loguru import logger
+
+from synthgen.errors import CacheError
+
+_PICKLED = b"synthgen.pickled_columns"
+
+
+def default_cache_dir() -> Path:
+    """``$SYNTHGEN_CACHE_DIR`` or ``~/.cache/synthgen/pipelines``."""
+    env = os.environ.get("SYNTHGEN_CACHE_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "synthgen" / "pipelines"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a reader sees the whole file or nothing (tmp, fsync, rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def digest_bytes(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=20).hexdigest()
+
+
+def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Rows as an Arrow table over the union of their columns.
+
+    A column Arrow cannot type (say ints mixed with strings) is kept as pickled values, so no
+    row content is ever lost to a schema.
+    """
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    arrays, pickled = {}, []
+    for name in columns:
+        values = [row.get(name) for row in rows]
+        try:
+            arrays[name] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, OverflowError):
+            arrays[name] = pa.array([pickle.dumps(v) for v in values], type=pa.binary())
+            pickled.append(name)
+    table = pa.table(arrays) if arrays else pa.table({})
+    if not arrays:
+        table = pa.table({"__empty__": pa.nulls(len(rows))})
+    return table.replace_schema_metadata({_PICKLED: json.dumps(pickled).encode()}) if pickled else table
+
+
+def table_to_rows(table: pa.Table) -> list[dict[str, Any]]:
+    """Inverse of :func:`rows_to_table`."""
+    meta = table.schema.metadata or {}
+    pickled = json.loads(meta.get(_PICKLED, b"[]"))
+    if "__empty__" in table.column_names:
+        return [{} for _ in range(table.num_rows)]
+    rows = table.to_pylist()
+    for name in pickled:
+        for row in rows:
+            row[name] = pickle.loads(row[name])
+    return rows
+
+
+def table_to_bytes(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+class CorruptObject(CacheError):
+    """An object's bytes do not match its digest."""
+
+
+class Store:
+    """Content-addressed objects and JSON records under one cache root.
+
+    Args:
+        root: the cache root, shared by every pipeline that uses it.
+    """
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root).expanduser() if root is not None else default_cache_dir()
+
+    # ---- objects ---------------------------------------------------------------------------
+    def _object_path(self, digest: str) -> Path:
+        return self.root / "objects" / digest[:2] / f"{digest}.arrow"
+
+    def put_table(self, table: pa.Table) -> str:
+        """Write a table once; return its digest."""
+        data = table_to_bytes(table)
+        digest = digest_bytes(data)
+        path = self._object_path(digest)
+        if not path.exists():
+            write_atomic(path, data)
+        return digest
+
+    def put_rows(self, rows: list[dict[str, Any]]) -> tuple[str, int]:
+        """Write rows; return ``(digest, number of rows)``."""
+        return self.put_table(rows_to_table(rows)), len(rows)
+
+    def has_object(self, digest: str) -> bool:
+        return self._object_path(digest).exists()
+
+    def get_table(self, digest: str) -> pa.Table:
+        """Read and verify an object.
+
+        Raises:
+            CorruptObject: the bytes on disk do not hash to ``digest`` (the file is removed).
+        """
+        path = self._object_path(digest)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise CorruptObject(f"object {digest} is missing from the cache at {self.root}") from None
+        if digest_bytes(data) != digest:
+            logger.warning(f"cache object {digest} is corrupted (truncated or modified); it will be recomputed")
+            path.unlink(missing_ok=True)
+            raise CorruptObject(f"object {digest} is corrupted")
+        return pa.ipc.open_stream(data).read_all()
+
+    def get_rows(self, digest: str, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
+        table = self.get_table(digest)
+        if start or stop is not None:
+            table = table.slice(start, (stop if stop is not None else table.num_rows) - start)
+        return table_to_rows(table)
+
+    # ---- JSON records (batch index, LLM responses, journals) -------------------------------
+    def _record_path(self, kind: str, key: str) -> Path:
+        return self.root / kind / key[:2] / f"{key}.json"
+
+    def put_record(self, kind: str, key: str, value: Any) -> None:
+        write_atomic(self._record_path(kind, key), json.dumps(value, ensure_ascii=False).encode())
+
+    def get_record(self, kind: str, key: str) -> Any | None:
+        """The record, or ``None`` when absent or unreadable (a damaged record is recomputed)."""
+        path = self._record_path(kind, key)
+        try:
+            return json.loads(path.read_bytes())
+        except FileNotFoundError:
+            return None
+        except (ValueError, UnicodeDecodeError):
+            logger.warning(f"cache record {kind}/{key} is damaged; it will be recomputed")
+            path.unlink(missing_ok=True)
+            return None
+
+    def pipeline_dir(self, name: str, signature: str) -> Path:
+        return self.root / name / signature
