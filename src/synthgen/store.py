@@ -25,6 +25,20 @@ from synthgen.errors import CacheError
 _PICKLED = b"synthgen.pickled_columns"
 
 
+_ACTIVE: Store | None = None
+
+
+def set_active_store(store: Store | None) -> None:
+    """Make ``store`` the one this process's steps and LLMs use (set by the runner in each worker)."""
+    global _ACTIVE
+    _ACTIVE = store
+
+
+def active_store() -> Store | None:
+    """The store of the running pipeline in this process, or ``None`` outside a run."""
+    return _ACTIVE
+
+
 def default_cache_dir() -> Path:
     """``$SYNTHGEN_CACHE_DIR`` or ``~/.cache/synthgen/pipelines``."""
     env = os.environ.get("SYNTHGEN_CACHE_DIR")

@@ -30,7 +30,7 @@ RuntimeParameter = Annotated[T, _RUNTIME]
 
 # Fields that never change a step's output: excluded from fingerprints and signatures.
 NON_OUTPUT_FIELDS = frozenset(
-    {"name", "resources", "input_batch_size", "batch_size", "use_cache", "max_concurrency",
+    {"name", "class", "resources", "input_batch_size", "batch_size", "use_cache", "max_concurrency",
      "requests_per_minute", "tokens_per_minute", "max_retries", "timeout", "max_tokens_budget",
      "offline_batch_generation_block_until_done", "jobs_ids", "n_threads", "verbose"}
 )
@@ -167,7 +167,9 @@ class _Step(BaseModel):
 
     def dump(self) -> dict[str, Any]:
         """Plain-data description of the step (no secrets), for pipeline.yaml."""
-        return {"type": type(self).registered_name(), **dump_model(self, exclude={"name"})}
+        cls = type(self)
+        return {"type": cls.registered_name(), "class": f"{cls.__module__}:{cls.__qualname__}",
+                **dump_model(self, exclude={"name"})}
 
     def fingerprint_params(self) -> dict[str, Any]:
         """Output-relevant parameters: what a fingerprint hashes."""
