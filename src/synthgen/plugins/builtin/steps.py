@@ -1,0 +1,29 @@
+"""Built-in steps: loaders, column operations, filtering, deduplication, formatting."""
+
+from __future__ import annotations
+
+from synthgen.plugins.hookspecs import hookimpl
+from synthgen.plugins.registry import Registrar
+
+STEPS: tuple[tuple[str, str], ...] = (
+    ("load_data_from_dicts", "synthgen.steps.loaders:LoadDataFromDicts"),
+    ("load_data_from_file_system", "synthgen.steps.loaders:LoadDataFromFileSystem"),
+    ("load_data_from_hub", "synthgen.steps.loaders:LoadDataFromHub"),
+    ("load_data_from_disk", "synthgen.steps.loaders:LoadDataFromDisk"),
+    ("keep_columns", "synthgen.steps.columns:KeepColumns"),
+    ("combine_outputs", "synthgen.steps.columns:CombineOutputs"),
+    ("expand_columns", "synthgen.steps.columns:ExpandColumns"),
+    ("group_columns", "synthgen.steps.columns:GroupColumns"),
+    ("filter_rows", "synthgen.steps.filtering:FilterRows"),
+    ("deduplicate_exact", "synthgen.steps.dedup:DeduplicateExact"),
+    ("min_hash_dedup", "synthgen.steps.dedup:MinHashDedup"),
+    ("format_text_generation_dpo", "synthgen.steps.formatting:FormatTextGenerationDPO"),
+    ("format_text_generation_sft", "synthgen.steps.formatting:FormatTextGenerationSFT"),
+)
+"""(registered name, ``module:Class``) of every built-in step."""
+
+
+@hookimpl
+def synthgen_register_steps(register: Registrar) -> None:
+    for name, path in STEPS:
+        register.add_step(path, name=name)

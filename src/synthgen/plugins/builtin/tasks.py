@@ -1,0 +1,21 @@
+"""Built-in tasks: steps that call an LLM."""
+
+from __future__ import annotations
+
+from synthgen.plugins.hookspecs import hookimpl
+from synthgen.plugins.registry import Registrar
+
+TASKS: tuple[tuple[str, str], ...] = (
+    ("text_generation", "synthgen.tasks.text_generation:TextGeneration"),
+    ("chat_generation", "synthgen.tasks.text_generation:ChatGeneration"),
+    ("ultra_feedback", "synthgen.tasks.ultrafeedback:UltraFeedback"),
+    ("self_instruct", "synthgen.tasks.self_instruct:SelfInstruct"),
+    ("evol_instruct", "synthgen.tasks.evol_instruct:EvolInstruct"),
+)
+"""(registered name, ``module:Class``) of every built-in task."""
+
+
+@hookimpl
+def synthgen_register_steps(register: Registrar) -> None:
+    for name, path in TASKS:
+        register.add_step(path, name=name)

@@ -1,0 +1,175 @@
+"""The registry: registered names -> step and LLM classes, plus plugin config folders.
+
+Configs name steps and backends (``type: text_generation``), never import paths, so refactors do not
+break them. A class may be registered as a ``"module:Class"`` string: it is imported only when its
+name is looked up, which keeps ``synthgen plugins`` and start-up free of heavy imports.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from synthgen.errors import RegistryError, unknown_name
+from synthgen.steps.base import snake_case
+
+Kind = Literal["step", "llm"]
+DIRECT = "<direct>"
+"""Owner recorded for classes added straight to the registry rather than through a hook."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered name: what it points to and which plugin registered it."""
+
+    kind: Kind
+    name: str
+    target: type | str
+    plugin: str
+
+    @property
+    def path(self) -> str:
+        """``module:Class`` of the target, without importing it."""
+        if isinstance(self.target, str):
+            return self.target
+        return f"{self.target.__module__}:{self.target.__qualname__}"
+
+    def load(self) -> type:
+        """The registered class, imported on first use when registered by path."""
+        if not isinstance(self.target, str):
+            return self.target
+        module_name, _, attr = self.target.partition(":")
+        try:
+            return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+        except (ImportError, AttributeError) as exc:
+            raise RegistryError(
+                f"{self.kind} '{self.name}' registered by plugin '{self.plugin}' points to "
+                f"'{self.target}', which cannot be imported ({exc}): fix or disable that plugin "
+                "with SYNTHGEN_DISABLE_PLUGINS"
+            ) from exc
+
+
+@dataclass(frozen=True)
+class ConfigPath:
+    """A config search path a plugin added, e.g. ``pkg://synthgen_reverse.conf``."""
+
+    path: str
+    plugin: str
+
+
+def default_name(target: type | str) -> str:
+    """A class's ``registered_name()``, else the snake_case of its name (also for ``module:Class``)."""
+    if isinstance(target, str):
+        return snake_case(target.rpartition(":")[2])
+    registered = getattr(target, "registered_name", None)
+    return registered() if callable(registered) else snake_case(target.__name__)
+
+
+class Registry:
+    """Registered steps and LLM backends of this process, with who registered each."""
+
+    def __init__(self) -> None:
+        self._entries: dict[Kind, dict[str, Entry]] = {"step": {}, "llm": {}}
+        self._config_paths: list[ConfigPath] = []
+
+    # ---- adding ----------------------------------------------------------------------------
+    def add_step(self, cls: type | str, name: str | None = None, *, plugin: str = DIRECT) -> None:
+        """Register a step (or task) class.
+
+        Args:
+            cls: the class, or ``"module:Class"`` to import it only when looked up.
+            name: the registered name; defaults to ``cls.registered_name()``.
+            plugin: the owner recorded for ``synthgen plugins`` and error messages.
+
+        Raises:
+            RegistryError: the name is already registered.
+        """
+        self._add(Entry("step", name or default_name(cls), cls, plugin))
+
+    def add_llm(self, cls: type | str, name: str | None = None, *, plugin: str = DIRECT) -> None:
+        """Register an LLM backend class; arguments as :meth:`add_step`."""
+        self._add(Entry("llm", name or default_name(cls), cls, plugin))
+
+    def add_config_path(self, path: str, *, plugin: str = DIRECT) -> None:
+        """Add a Hydra config search path (``pkg://package.conf`` or ``file:///folder``)."""
+        if not any(c.path == path for c in self._config_paths):
+            self._config_paths.append(ConfigPath(path, plugin))
+
+    def _add(self, entry: Entry) -> None:
+        existing = self._entries[entry.kind].get(entry.name)
+        if existing is not None:
+            raise RegistryError(
+                f"{entry.kind} name '{entry.name}' is registered twice: by plugin '{existing.plugin}' "
+                f"({existing.path}) and by plugin '{entry.plugin}' ({entry.path}). Pass another name= "
+                "to add_" + entry.kind + "() or disable one plugin with SYNTHGEN_DISABLE_PLUGINS"
+            )
+        self._entries[entry.kind][entry.name] = entry
+
+    # ---- looking up ------------------------------------------------------------------------
+    def get_step(self, name: str) -> type:
+        """The step class registered as ``name``.
+
+        Raises:
+            RegistryError: unknown name (the message lists the registered ones) or unimportable class.
+        """
+        return self.entry("step", name).load()
+
+    def get_llm(self, name: str) -> type:
+        """The LLM backend class registered as ``name``; raises as :meth:`get_step`."""
+        return self.entry("llm", name).load()
+
+    def entry(self, kind: Kind, name: str) -> Entry:
+        """The :class:`Entry` for ``name``; an unknown name is a RegistryError with a "did you mean"."""
+        entries = self._entries[kind]
+        if name not in entries:
+            label = "step type" if kind == "step" else "LLM backend"
+            raise RegistryError(unknown_name(label, name, entries))
+        return entries[name]
+
+    @property
+    def steps(self) -> dict[str, Entry]:
+        """Registered step names -> entries (classes are not imported)."""
+        return dict(self._entries["step"])
+
+    @property
+    def llms(self) -> dict[str, Entry]:
+        """Registered LLM backend names -> entries (classes are not imported)."""
+        return dict(self._entries["llm"])
+
+    @property
+    def config_paths(self) -> list[str]:
+        """Config search paths added by plugins, in registration order."""
+        return [c.path for c in self._config_paths]
+
+    def registered_by(self, plugin: str) -> dict[str, list[str]]:
+        """What one plugin registered: ``{"steps": [...], "llms": [...], "config_paths": [...]}``."""
+        return {
+            "steps": [e.name for e in self._entries["step"].values() if e.plugin == plugin],
+            "llms": [e.name for e in self._entries["llm"].values() if e.plugin == plugin],
+            "config_paths": [c.path for c in self._config_paths if c.plugin == plugin],
+        }
+
+    def __reduce__(self) -> Any:
+        # The registry holds this process's plugins; a worker builds its own from the entry points.
+        raise RegistryError("the registry is per process and cannot be pickled: call get_registry() in the worker")
+
+
+class Registrar:
+    """What registration hooks receive: the registry, bound to the plugin that is registering."""
+
+    def __init__(self, registry: Registry, plugin: str) -> None:
+        self._registry = registry
+        self.plugin = plugin
+
+    def add_step(self, cls: type | str, name: str | None = None) -> None:
+        """Register a step class; see :meth:`Registry.add_step`."""
+        self._registry.add_step(cls, name, plugin=self.plugin)
+
+    def add_llm(self, cls: type | str, name: str | None = None) -> None:
+        """Register an LLM backend class; see :meth:`Registry.add_llm`."""
+        self._registry.add_llm(cls, name, plugin=self.plugin)
+
+    def add_config_path(self, path: str) -> None:
+        """Add a Hydra config search path; see :meth:`Registry.add_config_path`."""
+        self._registry.add_config_path(path, plugin=self.plugin)
