@@ -104,6 +104,10 @@ class Pipeline:
             },
             "signature": self.signature,
             "aggregated_steps_signature": self.aggregated_steps_signature,
+            "provenance": {
+                name: {"fingerprint": plan.step_fingerprint(step), "columns": step.output_columns()}
+                for name, step in self.steps.items()
+            },
         }
 
     # ---- running ---------------------------------------------------------------------------

@@ -1,0 +1,55 @@
+"""The dataset card: what pipeline made the data, with which models, at what token cost, and
+which model and step fingerprint produced each generated column of each row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _models(steps: dict[str, Any]) -> dict[str, str]:
+    return {n: f"{s['llm'].get('type')}:{s['llm'].get('model') or s['llm'].get('model_path') or 'default'}"
+            for n, s in steps.items() if isinstance(s.get("llm"), dict)}
+
+
+def _tokens(distiset: Any) -> dict[str, list[int]]:
+    totals: dict[str, list[int]] = {}
+    for dataset_dict in distiset.values():
+        ds = dataset_dict["train"]
+        if "synthgen_metadata" not in ds.column_names:
+            continue
+        for meta in ds["synthgen_metadata"]:
+            for key, stats in (meta or {}).items():
+                if key.startswith("statistics_") and isinstance(stats, dict):
+                    acc = totals.setdefault(key.removeprefix("statistics_"), [0, 0])
+                    acc[0] += sum(x or 0 for x in stats.get("input_tokens") or [])
+                    acc[1] += sum(x or 0 for x in stats.get("output_tokens") or [])
+        break  # leaves share upstream rows; count one leaf's metadata
+    return totals
+
+
+def render_card(distiset: Any) -> str:
+    spec = (distiset.pipeline_yaml or {}).get("pipeline", {})
+    steps: dict[str, Any] = spec.get("steps", {})
+    lines = ["---", "tags: [synthetic, synthgen]", "---", "", f"# {spec.get('name', 'synthgen dataset')}", ""]
+    if spec.get("description"):
+        lines += [spec["description"], ""]
+    lines += ["Generated with [synthgen](https://github.com/synthgen/synthgen).", "", "## Subsets", ""]
+    lines += [f"- `{k}`: {len(v['train']):,} rows, columns {', '.join(v['train'].column_names)}" for k, v in distiset.items()]
+    lines += ["", "## Pipeline and provenance", "",
+              "Every row's generated columns come from the step, model and step fingerprint below (a row's cache",
+              "key includes its step's fingerprint, so no row of this dataset was made by other settings).", "",
+              "| step | type | model | fingerprint | columns |", "|---|---|---|---|---|"]
+    models = _models(steps)
+    provenance = (distiset.pipeline_yaml or {}).get("provenance", {})
+    for name, s in steps.items():
+        prov = provenance.get(name, {})
+        cols = ", ".join(prov.get("columns", []))
+        lines.append(f"| {name} | {s.get('type')} | {models.get(name, '')} | {prov.get('fingerprint', '')[:12]} | {cols} |")
+    lines += ["", "Connections: " + ", ".join(f"{c['from']} → {c['to']}" for c in spec.get("connections", []))]
+    tokens = _tokens(distiset)
+    if tokens:
+        lines += ["", "## Tokens", "", "| step | input tokens | output tokens |", "|---|---|---|"]
+        lines += [f"| {s} | {i:,} | {o:,} |" for s, (i, o) in tokens.items()]
+    lines += ["", "Each row's `model_name` and `synthgen_metadata` columns record the model and per-step statistics;",
+              "`pipeline.yaml` beside this card reruns the pipeline exactly (`synthgen pipeline run --config pipeline.yaml`).", ""]
+    return "\n".join(lines)

@@ -1,0 +1,135 @@
+"""``Distiset``: the result of a run, a ``datasets.DatasetDict`` per leaf step."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import datasets
+import fsspec
+import pyarrow.parquet as pq
+import yaml
+from datasets.table import InMemoryTable
+
+from synthgen.errors import ConfigError
+from synthgen.store import Store
+
+PIPELINE_YAML = "pipeline.yaml"
+CARD = "README.md"
+
+
+class Distiset(dict):  # type: ignore[type-arg]
+    """A mapping leaf step name -> ``datasets.DatasetDict`` (with a ``train`` split).
+
+    With a single leaf step the key is ``default``.
+    """
+
+    pipeline_yaml: dict[str, Any] | None = None
+
+    def save_to_disk(self, path: str | Path, storage_options: dict[str, Any] | None = None) -> None:
+        """Save every leaf dataset, ``pipeline.yaml`` and the dataset card to a folder or fsspec URL."""
+        path = str(path)
+        for config, dataset_dict in self.items():
+            dataset_dict.save_to_disk(f"{path}/{config}", storage_options=storage_options)
+        fs, root = fsspec.core.url_to_fs(path, **(storage_options or {}))
+        fs.makedirs(root, exist_ok=True)
+        if self.pipeline_yaml is not None:
+            with fs.open(f"{root}/{PIPELINE_YAML}", "w") as fh:
+                yaml.safe_dump(self.pipeline_yaml, fh, sort_keys=False, allow_unicode=True)
+        with fs.open(f"{root}/{CARD}", "w") as fh:
+            fh.write(self.dataset_card())
+
+    @classmethod
+    def load_from_disk(cls, path: str | Path, storage_options: dict[str, Any] | None = None) -> Distiset:
+        """Load what :meth:`save_to_disk` wrote.
+
+        Raises:
+            ConfigError: ``path`` holds no saved Distiset.
+        """
+        fs, root = fsspec.core.url_to_fs(str(path), **(storage_options or {}))
+        if not fs.isdir(root):
+            raise ConfigError(f"no Distiset at '{path}': give the folder that Distiset.save_to_disk wrote")
+        out = cls()
+        for entry in sorted(fs.ls(root, detail=True), key=lambda e: e["name"]):
+            name = entry["name"].rstrip("/").rsplit("/", 1)[-1]
+            if entry["type"] == "directory" and fs.exists(f"{entry['name']}/dataset_dict.json"):
+                out[name] = datasets.load_from_disk(f"{str(path).rstrip('/')}/{name}", storage_options=storage_options)
+        if not out:
+            raise ConfigError(f"no Distiset at '{path}': it has no saved leaf datasets")
+        if fs.exists(f"{root}/{PIPELINE_YAML}"):
+            with fs.open(f"{root}/{PIPELINE_YAML}") as fh:
+                out.pipeline_yaml = yaml.safe_load(fh)
+        return out
+
+    def push_to_hub(self, repo_id: str, private: bool = False, token: str | None = None) -> None:
+        """Upload the data as Parquet, ``pipeline.yaml`` and the dataset card to a Hub dataset repo."""
+        from huggingface_hub import HfApi
+
+        api = HfApi(token=token)
+        api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+        for config, dataset_dict in self.items():
+            for split, dataset in dataset_dict.items():
+                dataset.push_to_hub(repo_id, config_name=config, split=split, private=private, token=token)
+        if self.pipeline_yaml is not None:
+            api.upload_file(path_or_fileobj=yaml.safe_dump(self.pipeline_yaml, sort_keys=False).encode(),
+                            path_in_repo=PIPELINE_YAML, repo_id=repo_id, repo_type="dataset")
+        api.upload_file(path_or_fileobj=self.dataset_card().encode(), path_in_repo=CARD,
+                        repo_id=repo_id, repo_type="dataset")
+
+    def dataset_card(self) -> str:
+        from synthgen.card import render_card
+
+        return render_card(self)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}: {v}" for k, v in self.items())
+        return f"Distiset({{{inner}}})"
+
+
+def _dataset_from_parquet(files: list[Path]) -> datasets.Dataset:
+    from synthgen.runner.journal import concat_tables
+
+    table = concat_tables([pq.read_table(f) for f in files])
+    return datasets.Dataset(InMemoryTable(table))
+
+
+def create_distiset(data_dir: str | Path, pipeline_path: str | Path | None = None) -> Distiset:
+    """Rebuild the Distiset of a run from its ``data/`` folder.
+
+    Args:
+        data_dir: the ``data`` folder of a pipeline's cache folder (one sub-folder of Parquet per leaf).
+        pipeline_path: its ``pipeline.yaml``; defaults to ``../pipeline.yaml`` when that exists.
+
+    Raises:
+        ConfigError: ``data_dir`` does not exist or holds no leaf folders.
+    """
+    data_dir = Path(data_dir).expanduser()
+    leaves = sorted(p for p in data_dir.iterdir() if p.is_dir()) if data_dir.is_dir() else []
+    if not leaves:
+        raise ConfigError(f"no leaf data in '{data_dir}': give the data/ folder of a pipeline's cache folder")
+    distiset = Distiset()
+    for leaf in leaves:
+        key = "default" if len(leaves) == 1 else leaf.name
+        distiset[key] = datasets.DatasetDict({"train": _dataset_from_parquet(sorted(leaf.glob("*.parquet")))})
+    path = Path(pipeline_path) if pipeline_path else data_dir.parent / PIPELINE_YAML
+    if path.exists():
+        distiset.pipeline_yaml = yaml.safe_load(path.read_text())
+    return distiset
+
+
+def distiset_from_outputs(store: Store, outputs: dict[str, list[tuple[str, int]]]) -> Distiset:
+    """A Distiset of the rows written so far (used by checkpoints)."""
+    from synthgen.runner.journal import concat_tables
+
+    distiset = Distiset()
+    for leaf, objs in outputs.items():
+        key = "default" if len(outputs) == 1 else leaf
+        table = concat_tables([store.get_table(d) for d, _ in objs])
+        distiset[key] = datasets.DatasetDict({"train": datasets.Dataset(InMemoryTable(table))})
+    return distiset
+
+
+def manifest(path: str) -> dict[str, Any]:
+    with fsspec.open(f"{path.rstrip('/')}/manifest.json") as fh:
+        return json.load(fh)

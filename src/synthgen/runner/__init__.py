@@ -1,0 +1,1 @@
+"""The runner: one scheduling loop over swappable executors (local processes, Ray actors)."""

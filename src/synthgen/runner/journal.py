@@ -1,0 +1,149 @@
+"""The pipeline's folder in the cache: pipeline.yaml, the batch manager files, leaf data, run history.
+
+The store alone is enough to resume (every batch is keyed by content); these files say what the
+last run did, let a finished run return at once, and feed ``synthgen cache ls/explain``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+from filelock import FileLock, Timeout
+
+from synthgen.errors import CacheError
+from synthgen.store import Store, write_atomic
+
+ROWS_PER_FILE = 100_000
+
+
+@contextmanager
+def run_lock(pdir: Path, name: str) -> Iterator[None]:
+    """One run per pipeline folder at a time: a second run fails at once instead of interleaving writes."""
+    pdir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(pdir / ".lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise CacheError(
+            f"another run of pipeline '{name}' is using {pdir}: wait for it to finish, or give this run "
+            f"another cache_dir"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+class Journal:
+    """Reads and writes the files of one ``<cache_dir>/<name>/<signature>/`` folder."""
+
+    def __init__(self, pdir: Path) -> None:
+        self.pdir = pdir
+
+    @property
+    def data_dir(self) -> Path:
+        return self.pdir / "data"
+
+    def read(self) -> dict[str, Any]:
+        try:
+            return json.loads((self.pdir / "batch_manager.json").read_text())
+        except (FileNotFoundError, ValueError):
+            return {}
+
+    def finished_with(self, aggregated_signature: str) -> bool:
+        state = self.read()
+        return bool(state.get("finished")) and state.get("aggregated_steps_signature") == aggregated_signature \
+            and self.data_dir.exists()
+
+    def write_pipeline_yaml(self, dump: dict[str, Any]) -> None:
+        write_atomic(self.pdir / "pipeline.yaml", yaml.safe_dump(dump, sort_keys=False, allow_unicode=True).encode())
+
+    def save(self, dump: dict[str, Any], stages: list[list[str]], summary: dict[str, dict[str, int]],
+             outputs: dict[str, list[tuple[str, int]]], finished: bool) -> None:
+        state = {"aggregated_steps_signature": dump["aggregated_steps_signature"], "signature": dump["signature"],
+                 "finished": finished, "stages": stages, "updated_at": time.time(), "steps": summary}
+        write_atomic(self.pdir / "batch_manager.json", json.dumps(state, indent=1).encode())
+        steps = dump["pipeline"]["steps"]
+        for name, objs in outputs.items():
+            record = {"params": steps.get(name, {}), "summary": summary.get(name, {}), "outputs": objs}
+            write_atomic(self.pdir / "batch_manager_steps" / f"{name}.json", json.dumps(record).encode())
+
+    def record_run(self, dump: dict[str, Any], fingerprints: dict[str, str], summary: dict[str, Any],
+                   forced: set[str]) -> None:
+        """Append this run to the history that ``synthgen cache explain`` compares."""
+        run = {"time": time.time(), "aggregated_steps_signature": dump["aggregated_steps_signature"],
+               "steps": {n: {"fingerprint": fingerprints[n], "params": dump["pipeline"]["steps"][n],
+                             "forced": n in forced, **summary.get(n, {})} for n in fingerprints},
+               "connections": dump["pipeline"]["connections"]}
+        write_atomic(self.pdir / "runs" / f"{time.time_ns()}.json", json.dumps(run).encode())
+
+
+def write_leaf_data(store: Store, data_dir: Path, leaf: str, outputs: list[tuple[str, int]]) -> None:
+    """Write a leaf step's outputs, in order, as ``data/<leaf>/00001.parquet, ...``."""
+    folder = data_dir / leaf
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.parquet"):
+        old.unlink()
+    number = 0
+    for chunk in _chunks(outputs):
+        table = concat_tables([store.get_table(digest) for digest, _ in chunk])
+        number += 1
+        write_parquet_atomic(table, folder / f"{number:05d}.parquet")
+    if number == 0:
+        write_parquet_atomic(pa.table({}), folder / "00001.parquet")
+
+
+def _chunks(outputs: list[tuple[str, int]]) -> Iterator[list[tuple[str, int]]]:
+    chunk: list[tuple[str, int]] = []
+    rows = 0
+    for digest, n in outputs:
+        chunk.append((digest, n))
+        rows += n
+        if rows >= ROWS_PER_FILE:
+            yield chunk
+            chunk, rows = [], 0
+    if chunk:
+        yield chunk
+
+
+def concat_tables(tables: list[pa.Table]) -> pa.Table:
+    """Concatenate batch tables whose schemas may differ (a column null in one batch, typed in another)."""
+    tables = [_unpickle_for_export(t) for t in tables if t.num_rows or t.num_columns]
+    tables = [t.drop_columns(["__empty__"]) if "__empty__" in t.column_names else t for t in tables]
+    if not tables:
+        return pa.table({})
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        from synthgen.store import rows_to_table, table_to_rows
+
+        rows = [row for t in tables for row in table_to_rows(t)]
+        return _unpickle_for_export(rows_to_table(rows))
+
+
+def _unpickle_for_export(table: pa.Table) -> pa.Table:
+    """Columns Arrow could not type are exported as JSON text, so the dataset keeps every value."""
+    meta = table.schema.metadata or {}
+    pickled = json.loads(meta.get(b"synthgen.pickled_columns", b"[]"))
+    if not pickled:
+        return table
+    import pickle
+
+    for name in pickled:
+        values = [json.dumps(pickle.loads(v), default=str) for v in table.column(name).to_pylist()]
+        table = table.set_column(table.schema.get_field_index(name), name, pa.array(values, pa.string()))
+    return table.replace_schema_metadata({})
+
+
+def write_parquet_atomic(table: pa.Table, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(path)

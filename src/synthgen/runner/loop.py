@@ -1,0 +1,223 @@
+"""The one scheduling loop. Executors differ in where a replica runs, never in what is scheduled.
+
+Rows never pass through here: the loop routes segments ``(digest, start, stop)`` of objects already
+written to the store, cuts them into input batches of each step's ``input_batch_size``, answers a batch
+from the cache when its key is known, and releases outputs in sequence order so the final row order is
+the generators' order whatever the replica count or timing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from loguru import logger
+
+from synthgen import plan
+from synthgen.errors import PipelineInterrupted, StepError
+from synthgen.runner.progress import Progress
+from synthgen.runner.tasks import BatchDone, BatchFailed, BatchTask, ReplicaEvent, Segment
+from synthgen.store import Store
+
+
+class Executor(Protocol):
+    name: str
+
+    def start(self, step: Any, gpu_ids: list[list[int]] | None) -> None: ...
+    def submit(self, task: BatchTask) -> None: ...
+    def poll(self, timeout: float) -> list[Any]: ...
+    def stop(self, step_name: str) -> None: ...
+    def join(self, step_name: str, timeout: float = 60.0) -> None: ...
+    def check_alive(self) -> None: ...
+    def running(self, step_name: str) -> bool: ...
+    def shutdown(self, force: bool = False) -> None: ...
+
+
+@dataclass
+class StepState:
+    node: plan.Node
+    preds: list[str]
+    succs: list[str]
+    buffers: dict[str, deque[Segment]] = field(default_factory=dict)
+    buffered: dict[str, int] = field(default_factory=dict)
+    preds_done: set[str] = field(default_factory=set)
+    next_seq: int = 0
+    released: int = 0
+    pending: dict[int, BatchDone] = field(default_factory=dict)
+    outputs: list[tuple[str, int]] = field(default_factory=list)
+    submitted_all: bool = False
+    finished: bool = False
+    hits: int = 0
+    misses: int = 0
+
+    @property
+    def in_flight(self) -> int:
+        return self.next_seq - self.released
+
+
+class Scheduler:
+    """Runs load stages one after another over an executor and the store."""
+
+    def __init__(self, graph: plan.Graph, store: Store, executor: Executor, forced: set[str],
+                 gpu_plan: dict[str, list[list[int]]], progress: Progress) -> None:
+        self.graph, self.store, self.executor = graph, store, executor
+        self.forced, self.gpu_plan, self.progress = forced, gpu_plan, progress
+        self.states = {n: StepState(node, graph.predecessors(n), graph.successors(n))
+                       for n, node in graph.nodes.items()}
+        for st in self.states.values():
+            st.buffers = {p: deque() for p in st.preds}
+            st.buffered = dict.fromkeys(st.preds, 0)
+        self.active: set[str] = set()
+        self.ready: deque[BatchDone] = deque()
+        self.stopping = False
+        self.on_tick: Any = None
+        self.elapsed = 0.0
+
+    # ---- stages ----------------------------------------------------------------------------
+    def run_stage(self, stage: list[str]) -> None:
+        self.active = set(stage)
+        for name in stage:
+            if self.states[name].node.kind == "generator":
+                self._dispatch(BatchTask(name, 0, self.states[name].node.fingerprint, generate=True))
+            else:
+                self._form_batches(name)
+        while not all(self.states[n].finished for n in stage):
+            if self.stopping and not any(self.states[n].in_flight for n in stage if self.states[n].node.kind != "generator"):
+                raise PipelineInterrupted("interrupted")
+            self._drain_ready()
+            for msg in self.executor.poll(0.1):
+                self._handle(msg)
+            self._drain_ready()
+            self.executor.check_alive()
+            self.progress.tick()
+            if self.on_tick is not None:
+                self.on_tick()
+        for name in stage:
+            if self.executor.running(name):
+                self.executor.stop(name)
+        for name in stage:
+            if self.executor.running(name):
+                self.executor.join(name)
+
+    # ---- messages --------------------------------------------------------------------------
+    def _handle(self, msg: Any) -> None:
+        if isinstance(msg, BatchDone):
+            self.ready.append(msg)
+        elif isinstance(msg, BatchFailed):
+            self._fail(msg)
+        elif isinstance(msg, ReplicaEvent):
+            logger.debug(f"{msg.step} replica {msg.replica} {msg.event}")
+
+    def _fail(self, msg: BatchFailed) -> None:
+        logger.error(f"step '{msg.step}' failed on batch {msg.seq}:\n{msg.traceback}")
+        error = msg.error or RuntimeError(msg.traceback)
+        raise StepError(msg.step, f"{type(error).__name__}: {error}") from error
+
+    def _drain_ready(self) -> None:
+        while self.ready:
+            self._on_done(self.ready.popleft())
+
+    def _on_done(self, done: BatchDone) -> None:
+        st = self.states[done.step]
+        st.pending[done.seq] = done
+        if st.node.kind == "generator" and done.seq >= st.next_seq:
+            st.next_seq = done.seq + 1
+        while st.released in st.pending:
+            out = st.pending.pop(st.released)
+            st.released += 1
+            st.outputs.append((out.digest, out.rows))
+            self.progress.advance(done.step, out.rows)
+            for succ in st.succs:
+                self._push(succ, done.step, (out.digest, 0, out.rows))
+            if st.node.kind == "generator" and out.last:
+                st.submitted_all = True
+        if st.submitted_all and st.in_flight == 0 and not st.finished:
+            self._finish(done.step)
+
+    def _finish(self, name: str) -> None:
+        st = self.states[name]
+        st.finished = True
+        self.progress.finish(name)
+        for succ in st.succs:
+            self.states[succ].preds_done.add(name)
+            self._form_batches(succ)
+
+    def _push(self, step: str, pred: str, segment: Segment) -> None:
+        st = self.states[step]
+        if segment[2] > segment[1]:
+            st.buffers[pred].append(segment)
+            st.buffered[pred] += segment[2] - segment[1]
+        self._form_batches(step)
+
+    # ---- batching --------------------------------------------------------------------------
+    def _form_batches(self, name: str) -> None:
+        st = self.states[name]
+        if name not in self.active or st.submitted_all or self.stopping:
+            return
+        all_done = set(st.preds) <= st.preds_done
+        if st.node.kind == "global":
+            if all_done:
+                self._submit(st, [self._take(st, p, st.buffered[p]) for p in st.preds])
+                st.submitted_all = True
+            return
+        size = st.node.batch_size
+        while all(st.buffered[p] >= size for p in st.preds):
+            self._submit(st, [self._take(st, p, size) for p in st.preds])
+        if all_done:
+            while any(st.buffered[p] for p in st.preds):
+                self._submit(st, [self._take(st, p, min(size, st.buffered[p])) for p in st.preds])
+            st.submitted_all = True
+            if st.in_flight == 0 and not st.finished:
+                self._finish(name)
+
+    def _take(self, st: StepState, pred: str, n: int) -> list[Segment]:
+        taken: list[Segment] = []
+        buf = st.buffers[pred]
+        while n > 0:
+            digest, start, stop = buf.popleft()
+            use = min(n, stop - start)
+            taken.append((digest, start, start + use))
+            if start + use < stop:
+                buf.appendleft((digest, start + use, stop))
+            n -= use
+            st.buffered[pred] -= use
+        return taken
+
+    def _submit(self, st: StepState, inputs: list[list[Segment]]) -> None:
+        key = plan.batch_key(st.node.fingerprint, inputs)
+        self._dispatch(BatchTask(st.node.name, st.next_seq, key, inputs))
+        st.next_seq += 1
+
+    def _dispatch(self, task: BatchTask) -> None:
+        st = self.states[task.step]
+        if not task.generate and self._cached(task):
+            st.hits += 1
+            return
+        st.misses += 1
+        if not self.executor.running(task.step):
+            self.executor.start(st.node.step, self.gpu_plan.get(task.step))
+        self.executor.submit(task)
+
+    def _cached(self, task: BatchTask) -> bool:
+        """Answer a batch from the store when an earlier run (or replica) already computed it."""
+        if task.step in self.forced or not self.graph.nodes[task.step].step.use_cache:
+            return False
+        record = self.store.get_record("batches", task.key)
+        if record is None or not self.store.has_object(record["digest"]):
+            return False
+        self.ready.append(BatchDone(task.step, task.seq, record["digest"], record["rows"], key=task.key))
+        return True
+
+    def interrupt(self) -> None:
+        """First Ctrl+C: form no new batches; in-flight ones finish and are written."""
+        self.stopping = True
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        return {n: {"batches": st.released, "rows": sum(r for _, r in st.outputs), "cache_hits": st.hits,
+                    "computed": st.misses} for n, st in self.states.items()}
+
+
+def wait_seconds(start: float) -> float:
+    return time.monotonic() - start

@@ -1,0 +1,154 @@
+"""``run_pipeline``: plan, lock the cache folder, run the load stages, write the leaf data."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from loguru import logger
+
+from synthgen import plan
+from synthgen.errors import ConfigError, PipelineInterrupted, SynthgenError
+from synthgen.logging import setup_logging
+from synthgen.runner.checkpoint import CheckpointStrategy, export_checkpoint
+from synthgen.runner.gpus import assign_gpus
+from synthgen.runner.journal import Journal, run_lock, write_leaf_data
+from synthgen.runner.loop import Executor, Scheduler
+from synthgen.runner.progress import Progress
+from synthgen.runner.signals import graceful_sigint
+from synthgen.store import Store
+
+if TYPE_CHECKING:
+    from synthgen.distiset import Distiset
+    from synthgen.pipeline import Pipeline
+
+
+def forced_steps(graph: plan.Graph, use_cache: bool) -> set[str]:
+    """Steps that must recompute: all of them without the cache, else those with ``use_cache=False``
+    and everything downstream of them."""
+    if not use_cache:
+        return set(graph.nodes)
+    forced: set[str] = set()
+    for name in plan.topological_order(graph):
+        if not graph.nodes[name].step.use_cache or any(p in forced for p in graph.predecessors(name)):
+            forced.add(name)
+    return forced
+
+
+def make_executor(runner: str, store: Store, log_level: str) -> Executor:
+    if runner == "local":
+        from synthgen.runner.local import LocalExecutor
+
+        return LocalExecutor(str(store.root), log_level)
+    raise ConfigError(f"unknown runner '{runner}': the runners are 'local' (the Ray executor is not available yet)")
+
+
+def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_cache: bool = True,
+                 runner: str = "local", checkpoint_strategy: CheckpointStrategy | None = None,
+                 checkpoint_path: str | None = None) -> Distiset:
+    """Run ``pipeline`` (see :meth:`Pipeline.run`)."""
+    log_level = setup_logging()
+    graph = pipeline.graph()
+    plan.validate(graph)
+    stages, _ = plan.load_stages(graph, load_groups)
+    gpu_plan = assign_gpus(graph, stages)
+    store = Store(pipeline.cache_dir)
+    pdir = store.pipeline_dir(pipeline.name, pipeline.signature)
+    forced = forced_steps(graph, use_cache)
+    dump = pipeline.dump()
+    with run_lock(pdir, pipeline.name):
+        journal = Journal(pdir)
+        if not forced and journal.finished_with(dump["aggregated_steps_signature"]):
+            logger.info(f"pipeline '{pipeline.name}' loaded from cache ({pdir}): nothing to compute")
+            return _distiset(pdir)
+        journal.write_pipeline_yaml(dump)
+        _fire("synthgen_before_pipeline_run", pipeline=pipeline)
+        scheduler = _execute(graph, stages, store, journal, dump, forced, gpu_plan, log_level, runner,
+                             checkpoint_strategy, checkpoint_path)
+        for leaf in graph.leaves():
+            write_leaf_data(store, journal.data_dir, leaf, scheduler.states[leaf].outputs)
+        _save(journal, dump, stages, scheduler, finished=True)
+        journal.record_run(dump, {n: node.fingerprint for n, node in graph.nodes.items()}, scheduler.summary(), forced)
+    distiset = _distiset(pdir)
+    _log_summary(scheduler)
+    if checkpoint_path:
+        export_checkpoint(distiset, checkpoint_path, dump["aggregated_steps_signature"],
+                          sum(len(d["train"]) for d in distiset.values()),
+                          checkpoint_strategy.extra_params if checkpoint_strategy else {})
+    _fire("synthgen_after_pipeline_run", pipeline=pipeline, distiset=distiset)
+    return distiset
+
+
+def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: Journal, dump: dict[str, Any],
+             forced: set[str], gpu_plan: dict[str, list[list[int]]], log_level: str, runner: str,
+             strategy: CheckpointStrategy | None, checkpoint_path: str | None) -> Scheduler:
+    executor = make_executor(runner, store, log_level)
+    progress = Progress(list(graph.nodes))
+    scheduler = Scheduler(graph, store, executor, forced, gpu_plan, progress)
+    if strategy and checkpoint_path:
+        scheduler.on_tick = lambda: _checkpoint(scheduler, graph, store, strategy, checkpoint_path, dump)
+    started = time.monotonic()
+    try:
+        with graceful_sigint(scheduler.interrupt, lambda: executor.shutdown(force=True)):
+            for i, stage in enumerate(stages):
+                logger.info(f"load stage {i + 1}/{len(stages)}: {', '.join(stage)}")
+                scheduler.run_stage(stage)
+    except PipelineInterrupted:
+        executor.shutdown(force=True)
+        _save(journal, dump, stages, scheduler, finished=False)
+        raise PipelineInterrupted(
+            f"pipeline '{dump['pipeline']['name']}' stopped by Ctrl+C; every finished batch is in the cache "
+            f"at {journal.pdir}. Run the same pipeline again to resume where it stopped"
+        ) from None
+    except BaseException as exc:
+        executor.shutdown(force=True)
+        _save(journal, dump, stages, scheduler, finished=False)
+        if isinstance(exc, SynthgenError) and getattr(exc, "step_name", None):
+            _fire("synthgen_on_step_error", step=graph.nodes[exc.step_name].step, error=exc)  # type: ignore[attr-defined]
+        raise
+    finally:
+        progress.close()
+    executor.shutdown()
+    scheduler.elapsed = time.monotonic() - started
+    return scheduler
+
+
+def _save(journal: Journal, dump: dict[str, Any], stages: list[list[str]], scheduler: Scheduler, finished: bool) -> None:
+    outputs = {n: st.outputs for n, st in scheduler.states.items()}
+    journal.save(dump, stages, scheduler.summary(), outputs, finished)
+
+
+def _checkpoint(scheduler: Scheduler, graph: plan.Graph, store: Store, strategy: CheckpointStrategy,
+                path: str, dump: dict[str, Any]) -> None:
+    leaves = graph.leaves()
+    rows = sum(r for leaf in leaves for _, r in scheduler.states[leaf].outputs)
+
+    def export() -> None:
+        from synthgen.distiset import distiset_from_outputs
+
+        distiset = distiset_from_outputs(store, {leaf: scheduler.states[leaf].outputs for leaf in leaves})
+        where = export_checkpoint(distiset, path, dump["aggregated_steps_signature"], rows, strategy.extra_params)
+        logger.info(f"checkpoint: {rows:,} rows exported to {where}")
+
+    strategy.maybe_export(rows, export)
+
+
+def _distiset(pdir: Path) -> Distiset:
+    from synthgen.distiset import create_distiset
+
+    return create_distiset(pdir / "data", pdir / "pipeline.yaml")
+
+
+def _log_summary(scheduler: Scheduler) -> None:
+    for name, s in scheduler.summary().items():
+        logger.info(f"{name}: {s['rows']:,} rows in {s['batches']} batches "
+                    f"({s['cache_hits']} from cache, {s['computed']} computed)")
+
+
+def _fire(hook_name: str, **kwargs: Any) -> None:
+    try:
+        from synthgen.plugins import hook
+    except ImportError:
+        return
+    getattr(hook(), hook_name)(**kwargs)

@@ -1,0 +1,44 @@
+"""Messages between the scheduling loop and the step replicas. Plain tuples and dicts: they cross
+process boundaries (and Ray), so they carry object digests, never rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Segment = tuple[str, int, int]  # (object digest, first row, row after last)
+
+
+@dataclass(frozen=True)
+class BatchTask:
+    """One unit of work for a step replica."""
+
+    step: str
+    seq: int
+    key: str
+    inputs: list[list[Segment]] = field(default_factory=list)  # one list of segments per predecessor
+    generate: bool = False  # a generator step: run process(offset) and stream its batches
+
+
+@dataclass(frozen=True)
+class BatchDone:
+    step: str
+    seq: int
+    digest: str
+    rows: int
+    last: bool = True
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class BatchFailed:
+    step: str
+    seq: int
+    error: BaseException | None
+    traceback: str
+
+
+@dataclass(frozen=True)
+class ReplicaEvent:
+    step: str
+    replica: int
+    event: str  # loaded | unloaded

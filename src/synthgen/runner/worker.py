@@ -1,0 +1,161 @@
+"""What runs inside one step replica: load, process batches from the store, write results, unload."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from synthgen.runner.tasks import BatchDone, BatchFailed, BatchTask, ReplicaEvent
+from synthgen.steps.base import GeneratorStep, _Step
+from synthgen.store import Store, set_active_store
+
+Emit = Callable[[Any], None]
+
+
+def apply_input_mappings(step: _Step, rows: list[dict[str, Any]]) -> None:
+    """Rename upstream columns to the names the step reads (``input_mappings``: step name -> upstream)."""
+    for ours, theirs in step.input_mappings.items():
+        for row in rows:
+            if theirs in row:
+                row[ours] = row.pop(theirs)
+
+
+def apply_output_mappings(step: _Step, rows: list[dict[str, Any]]) -> None:
+    """Give input columns back their upstream names and rename outputs (``output_mappings``)."""
+    for ours, theirs in step.input_mappings.items():
+        for row in rows:
+            if ours in row:
+                row[theirs] = row.pop(ours)
+    for ours, theirs in step.output_mappings.items():
+        for row in rows:
+            if ours in row:
+                row[theirs] = row.pop(ours)
+
+
+class Replica:
+    """One replica of one step, independent of where it runs (a spawned process or a Ray actor)."""
+
+    def __init__(self, step: _Step, store_root: str, replica: int) -> None:
+        self.step = step
+        self.store = Store(store_root)
+        self.replica = replica
+        set_active_store(self.store)
+
+    def run_batch(self, task: BatchTask) -> BatchDone:
+        inputs = [self._read(segments) for segments in task.inputs]
+        for rows in inputs:
+            apply_input_mappings(self.step, rows)
+        out: list[dict[str, Any]] = []
+        for produced in self.step.process(*inputs):  # type: ignore[call-arg]
+            out.extend(produced)
+        apply_output_mappings(self.step, out)
+        digest, n = self.store.put_rows(out)
+        self.store.put_record("batches", task.key, {"digest": digest, "rows": n})
+        _fire("synthgen_after_batch_written", step=self.step, batch={"seq": task.seq, "digest": digest, "rows": n})
+        return BatchDone(task.step, task.seq, digest, n, key=task.key)
+
+    def run_generator(self, task: BatchTask, emit: Emit, keys: Callable[[int], str]) -> None:
+        assert isinstance(self.step, GeneratorStep)
+        seq, offset = 0, 0
+        for rows, last in self.step.process(offset=0):
+            rows = list(rows)
+            apply_output_mappings(self.step, rows)
+            digest, n = self.store.put_rows(rows)
+            emit(BatchDone(task.step, seq, digest, n, last=last, key=keys(seq)))
+            seq, offset = seq + 1, offset + n
+            if last:
+                return
+        digest, n = self.store.put_rows([])
+        emit(BatchDone(task.step, seq, digest, 0, last=True, key=keys(seq)))
+
+    def _read(self, segments: list[tuple[str, int, int]]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for digest, start, stop in segments:
+            rows.extend(self.store.get_rows(digest, start, stop))
+        return rows
+
+
+def _fire(hook_name: str, **kwargs: Any) -> None:
+    """Call a lifecycle hook if the plugin system is available in this process."""
+    try:
+        from synthgen.plugins import hook
+    except ImportError:
+        return
+    getattr(hook(), hook_name)(**kwargs)
+
+
+def failed(task: BatchTask, exc: BaseException) -> BatchFailed:
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    try:
+        pickle.dumps(exc)
+        error: BaseException | None = exc
+    except Exception:  # an unpicklable exception still reaches the user as its traceback
+        error = None
+    return BatchFailed(task.step, task.seq, error, tb)
+
+
+# ---- process entry point ------------------------------------------------------------------
+def _die_with_parent() -> None:
+    """A worker never outlives the run: the kernel kills it with its parent (Linux), and a watchdog
+    thread covers the other platforms."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def process_main(step: _Step, store_root: str, replica: int, task_q: Any, result_q: Any,
+                 generator_keys: list[str] | None, log_level: str) -> None:
+    """Entry point of a spawned worker process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides how Ctrl+C ends a run
+    _die_with_parent()
+    from synthgen.logging import setup_logging
+
+    setup_logging(log_level)
+    rep = Replica(step, store_root, replica)
+    try:
+        step.load()
+    except BaseException as exc:
+        result_q.put(failed(BatchTask(str(step.name), -1, ""), exc))
+        return
+    result_q.put(ReplicaEvent(str(step.name), replica, "loaded"))
+    threads = max(1, int(getattr(step, "max_batches_in_flight", 1) or 1))
+    with ThreadPoolExecutor(threads) as pool:
+        for _ in range(threads):
+            pool.submit(_serve, rep, task_q, result_q, generator_keys)
+    try:
+        step.unload()
+    finally:
+        result_q.put(ReplicaEvent(str(step.name), replica, "unloaded"))
+
+
+def _serve(rep: Replica, task_q: Any, result_q: Any, generator_keys: list[str] | None) -> None:
+    while True:
+        task = task_q.get()
+        if task is None:
+            return
+        try:
+            if task.generate:
+                rep.run_generator(task, result_q.put, lambda seq: f"{task.key}:{seq}")
+            else:
+                result_q.put(rep.run_batch(task))
+        except BaseException as exc:
+            result_q.put(failed(task, exc))
