@@ -1,4 +1,4 @@
-"""Built-in LLM backends. Their modules import openai, anthropic, vllm or llama_cpp lazily."""
+"""Built-in LLM backends. ``synthgen.llms`` exports them lazily and they import their SDKs lazily."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from synthgen.plugins.hookspecs import hookimpl
 from synthgen.plugins.registry import Registrar
 
 LLMS: tuple[tuple[str, str], ...] = (
-    ("openai", "synthgen.llms.openai:OpenAILLM"),
-    ("anthropic", "synthgen.llms.anthropic:AnthropicLLM"),
-    ("vllm", "synthgen.llms.vllm:vLLM"),
-    ("llamacpp", "synthgen.llms.llamacpp:LlamaCppLLM"),
-    ("fake", "synthgen.llms.fake:FakeLLM"),
+    ("openai", "synthgen.llms:OpenAILLM"),
+    ("anthropic", "synthgen.llms:AnthropicLLM"),
+    ("vllm", "synthgen.llms:vLLM"),
+    ("llamacpp", "synthgen.llms:LlamaCppLLM"),
+    ("fake", "synthgen.testing.fake_llm:FakeLLM"),
 )
 """(registered name, ``module:Class``) of every built-in backend."""
 

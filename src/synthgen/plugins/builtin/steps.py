@@ -20,7 +20,7 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("format_text_generation_dpo", "synthgen.steps.formatting:FormatTextGenerationDPO"),
     ("format_text_generation_sft", "synthgen.steps.formatting:FormatTextGenerationSFT"),
 )
-"""(registered name, ``module:Class``) of every built-in step."""
+"""(registered name, ``module:Class``) of every built-in step, imported when a config names it."""
 
 
 @hookimpl
