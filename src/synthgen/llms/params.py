@@ -1,0 +1,44 @@
+"""Generation parameters: one vocabulary for users, each provider's names on the wire."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULT_MAX_NEW_TOKENS = 512
+
+
+def openai_params(params: dict[str, Any]) -> dict[str, Any]:
+    """``max_new_tokens`` becomes ``max_tokens``; unknown names go to the server in ``extra_body``."""
+    known = {"temperature", "top_p", "stop", "seed", "frequency_penalty", "presence_penalty",
+             "logit_bias", "logprobs", "top_logprobs", "n", "response_format", "user", "max_tokens"}
+    out: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, value in params.items():
+        if key == "max_new_tokens":
+            out["max_tokens"] = value
+        elif key in known:
+            out[key] = value
+        else:
+            extra[key] = value
+    if extra:
+        out["extra_body"] = extra
+    return out
+
+
+def anthropic_params(params: dict[str, Any]) -> dict[str, Any]:
+    """``max_new_tokens`` becomes ``max_tokens`` (required by Anthropic); ``stop`` becomes ``stop_sequences``."""
+    out: dict[str, Any] = {"max_tokens": params.get("max_new_tokens", params.get("max_tokens", DEFAULT_MAX_NEW_TOKENS))}
+    for key, value in params.items():
+        if key in ("max_new_tokens", "max_tokens"):
+            continue
+        if key == "stop":
+            out["stop_sequences"] = [value] if isinstance(value, str) else list(value)
+        elif key in ("temperature", "top_p", "top_k", "metadata"):
+            out[key] = value
+        # seed and penalties have no Anthropic equivalent: dropping them keeps one config for all backends
+    return out
+
+
+def stop_list(params: dict[str, Any]) -> list[str]:
+    stop = params.get("stop") or []
+    return [stop] if isinstance(stop, str) else list(stop)

@@ -1,0 +1,103 @@
+"""Requests and results: the unit the engine sends, caches and retries.
+
+A request is one (input, sample index) pair. Its key is a stable hash of everything that decides the
+answer (backend, base URL host, model, messages, generation parameters, structured-output schema and
+sample index) and never of secrets or engine knobs, so the same request is answered from the store in
+this run, a resumed run, or another pipeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypedDict, Union
+
+from synthgen.plan import stable_hash
+from synthgen.store import Store
+
+ChatType = list[dict[str, str]]
+LLMInput = Union[ChatType, str]
+REQUESTS_KIND = "requests"
+
+
+class GenerateOutput(TypedDict, total=False):
+    generations: list[str | None]
+    statistics: dict[str, list[int]]
+    errors: list[str | None]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One completion to produce: a chat or a prompt, its parameters and its sample index."""
+
+    input: LLMInput
+    params: dict[str, Any]
+    schema: dict[str, Any] | None
+    sample: int
+    key: str
+
+
+@dataclass
+class Result:
+    """What came back for one request: ``text`` is ``None`` when it failed (``error`` says why)."""
+
+    text: str | None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    error: str | None = None
+    cached: bool = field(default=False, compare=False)
+
+    def record(self) -> dict[str, Any]:
+        return {"text": self.text, "input_tokens": self.input_tokens, "output_tokens": self.output_tokens}
+
+
+def make_request(identity: dict[str, Any], input: LLMInput, params: dict[str, Any],
+                 schema: dict[str, Any] | None, sample: int) -> Request:
+    """Build a request and its canonical cache key."""
+    key = stable_hash({**identity, "input": input, "params": params, "schema": schema, "sample": sample})
+    return Request(input=input, params=params, schema=schema, sample=sample, key=key)
+
+
+def cached_result(store: Store | None, request: Request) -> Result | None:
+    """The stored answer to ``request``, or ``None`` (no store outside a run: no caching)."""
+    if store is None:
+        return None
+    record = store.get_record(REQUESTS_KIND, request.key)
+    if not isinstance(record, dict) or record.get("text") is None:
+        return None
+    return Result(record["text"], int(record.get("input_tokens", 0)), int(record.get("output_tokens", 0)),
+                  cached=True)
+
+
+def store_result(store: Store | None, request: Request, result: Result) -> None:
+    """Record a successful answer as soon as it arrives; failures are not cached (they are retried)."""
+    if store is not None and result.text is not None and not result.cached:
+        store.put_record(REQUESTS_KIND, request.key, result.record())
+
+
+def group_results(results: list[Result], num_inputs: int, num_generations: int) -> list[GenerateOutput]:
+    """Regroup per-request results into one output dict per input."""
+    outputs: list[GenerateOutput] = []
+    for i in range(num_inputs):
+        chunk = results[i * num_generations:(i + 1) * num_generations]
+        out: GenerateOutput = {
+            "generations": [r.text for r in chunk],
+            "statistics": {"input_tokens": [r.input_tokens for r in chunk],
+                           "output_tokens": [r.output_tokens for r in chunk]},
+        }
+        if any(r.error for r in chunk):
+            out["errors"] = [r.error for r in chunk]
+        outputs.append(out)
+    return outputs
+
+
+def prompt_text(input: LLMInput) -> str:
+    """All text of an input, for token estimates and test replies."""
+    if isinstance(input, str):
+        return input
+    return "\n".join(str(m.get("content", "")) for m in input)
+
+
+def estimate_tokens(request: Request) -> int:
+    """A rough token count (4 characters a token plus the output allowance) for tokens-per-minute."""
+    max_new = request.params.get("max_new_tokens") or 256
+    return len(prompt_text(request.input)) // 4 + int(max_new)

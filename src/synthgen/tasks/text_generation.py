@@ -1,0 +1,62 @@
+"""``TextGeneration``: one answer per row to a prompt rendered from its columns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+from pydantic import Field, PrivateAttr, field_validator
+
+from synthgen.errors import ConfigError
+from synthgen.llms.requests import ChatType
+from synthgen.tasks.base import Task
+
+
+class TextGeneration(Task):
+    """Generate text from a Jinja2 template over the named columns.
+
+    Args:
+        template: Jinja2 template over ``columns``; ``None`` sends the (single) column as it is.
+        columns: input columns the template uses.
+        system_prompt: sent as a system message before the prompt.
+
+    Output column: ``generation``.
+    """
+
+    template: str | None = None
+    columns: list[str] = Field(default_factory=lambda: ["instruction"])
+    system_prompt: str | None = None
+
+    _compiled: jinja2.Template | None = PrivateAttr(default=None)
+
+    @field_validator("columns")
+    @classmethod
+    def _some_columns(cls, columns: list[str]) -> list[str]:
+        if not columns:
+            raise ConfigError("TextGeneration needs at least one input column in `columns`")
+        return columns
+
+    def model_post_init(self, __context: Any) -> None:
+        super().model_post_init(__context)
+        if self.template is None and len(self.columns) > 1:
+            raise ConfigError(
+                f"step '{self.name}': columns {self.columns} need a `template` saying how to combine them, "
+                "e.g. template='{{ " + self.columns[0] + " }}\\n\\n{{ " + self.columns[1] + " }}'"
+            )
+        if self.template is not None:
+            try:
+                self._compiled = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(self.template)
+            except jinja2.TemplateSyntaxError as exc:
+                raise ConfigError(f"step '{self.name}': invalid Jinja2 template: {exc}") from None
+
+    @property
+    def inputs(self) -> list[str]:
+        return list(self.columns)
+
+    def format_input(self, row: dict[str, Any]) -> ChatType:
+        if self._compiled is not None:
+            prompt = self._compiled.render(**{c: row.get(c) for c in self.columns})
+        else:
+            prompt = str(row[self.columns[0]])
+        chat: ChatType = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
+        return [*chat, {"role": "user", "content": prompt}]

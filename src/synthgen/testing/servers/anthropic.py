@@ -1,0 +1,52 @@
+"""An Anthropic-compatible test server: ``/v1/messages`` (with tool use for structured output)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from synthgen.llms.structured import example_for
+from synthgen.testing.servers.base import TestServerBase, count_tokens, truncate
+
+
+class AnthropicTestServer(TestServerBase):
+    """Answers like Anthropic's Messages API, deterministically.
+
+    A forced tool (``tool_choice`` of type ``tool``) is answered with a ``tool_use`` block whose input
+    is ``json.loads(reply_fn(body))`` or an object that follows the tool's schema.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.routes.update({("POST", "/v1/messages"): self.messages})
+
+    async def messages(self, request: web.Request, body: dict[str, Any]) -> web.Response:
+        messages = body.get("messages", [])
+        prompt = "\n".join([_text(body.get("system", ""))] + [_text(m.get("content", "")) for m in messages])
+        last = _text(messages[-1].get("content", "")) if messages else ""
+        content, text, cut = self._content(body, last)
+        return web.json_response({
+            "id": f"msg_{self.counters.requests}", "type": "message", "role": "assistant",
+            "model": body.get("model", "test-model"), "content": content,
+            "stop_reason": "max_tokens" if cut else ("tool_use" if content[0]["type"] == "tool_use" else "end_turn"),
+            "stop_sequence": None,
+            "usage": {"input_tokens": count_tokens(prompt), "output_tokens": count_tokens(text)},
+        })
+
+    def _content(self, body: dict[str, Any], last: str) -> tuple[list[dict[str, Any]], str, bool]:
+        choice = body.get("tool_choice") or {}
+        if choice.get("type") == "tool":
+            tool = next(t for t in body.get("tools", []) if t["name"] == choice["name"])
+            data = json.loads(self.reply_fn(body)) if self.reply_fn else example_for(tool["input_schema"])
+            block = {"type": "tool_use", "id": "toolu_1", "name": tool["name"], "input": data}
+            return [block], json.dumps(data), False
+        text, cut = truncate(self.reply(body, last), body.get("max_tokens"))
+        return [{"type": "text", "text": text}], text, cut
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "\n".join(b.get("text", "") for b in content if isinstance(b, dict))

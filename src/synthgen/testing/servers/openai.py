@@ -1,0 +1,62 @@
+"""An OpenAI-compatible test server: ``/v1/chat/completions``, ``/v1/completions``, ``/v1/models``."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from aiohttp import web
+
+from synthgen.llms.structured import example_for
+from synthgen.testing.servers.base import TestServerBase, count_tokens, truncate
+
+
+class OpenAITestServer(TestServerBase):
+    """Answers like OpenAI's API, deterministically (see :class:`TestServerBase` for the options).
+
+    With ``response_format`` of type ``json_schema`` and no ``reply_fn`` it answers an object that
+    follows the schema.
+    """
+
+    def __init__(self, model: str = "test-model", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.model = model
+        self.routes.update({
+            ("POST", "/v1/chat/completions"): self.chat_completions,
+            ("POST", "/v1/completions"): self.completions,
+            ("GET", "/v1/models"): self.models,
+        })
+
+    async def chat_completions(self, request: web.Request, body: dict[str, Any]) -> web.Response:
+        messages = body.get("messages", [])
+        prompt = "\n".join(str(m.get("content", "")) for m in messages)
+        last = str(messages[-1].get("content", "")) if messages else ""
+        text = self._text(body, last)
+        text, cut = truncate(text, body.get("max_tokens") or body.get("max_completion_tokens"))
+        choice = {"index": 0, "message": {"role": "assistant", "content": text},
+                  "finish_reason": "length" if cut else "stop", "logprobs": None}
+        return web.json_response(self._envelope("chat.completion", choice, prompt, text))
+
+    async def completions(self, request: web.Request, body: dict[str, Any]) -> web.Response:
+        prompt = body.get("prompt", "")
+        prompt = prompt if isinstance(prompt, str) else "\n".join(prompt)
+        text, cut = truncate(self.reply(body, prompt), body.get("max_tokens"))
+        choice = {"index": 0, "text": text, "finish_reason": "length" if cut else "stop", "logprobs": None}
+        return web.json_response(self._envelope("text_completion", choice, prompt, text))
+
+    async def models(self, request: web.Request, body: dict[str, Any]) -> web.Response:
+        return web.json_response({"object": "list", "data": [
+            {"id": self.model, "object": "model", "created": 0, "owned_by": "synthgen"}]})
+
+    def _text(self, body: dict[str, Any], last: str) -> str:
+        fmt = body.get("response_format") or {}
+        if fmt.get("type") == "json_schema" and self.reply_fn is None:
+            return json.dumps(example_for(fmt.get("json_schema", {}).get("schema", {})))
+        return self.reply(body, last)
+
+    def _envelope(self, kind: str, choice: dict[str, Any], prompt: str, text: str) -> dict[str, Any]:
+        usage = {"prompt_tokens": count_tokens(prompt), "completion_tokens": count_tokens(text)}
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        return {"id": f"cmpl-{self.counters.requests}", "object": kind, "created": int(time.time()),
+                "model": self.model, "choices": [choice], "usage": usage}
