@@ -1,0 +1,1 @@
+"""The ``synthgen`` console script: ``run``, ``pipeline run|info|draw``, ``plugins``, ``cache ...``."""

@@ -1,0 +1,112 @@
+"""``synthgen``: the command line. Each subcommand imports what it needs only when it runs.
+
+``synthgen run [overrides]`` is the Hydra app (same as ``python -m synthgen``); the other commands
+take plain arguments. A user error prints one line on stderr, never a traceback (``SYNTHGEN_DEBUG=1``
+shows it), and exits non-zero: 1 for errors, 2 for usage, 3 when offline batch jobs are pending.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+from synthgen.config import failures
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand except ``run`` (which Hydra parses)."""
+    parser = argparse.ArgumentParser(prog="synthgen", description="Synthetic datasets with LLMs.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub.add_parser("run", help="compose conf/ with Hydra overrides and run (same as `python -m synthgen`)")
+    _add_pipeline_parser(sub)
+    plugins = sub.add_parser("plugins", help="list plugins, their versions and what each registers")
+    plugins.set_defaults(handler=_plugins)
+    _add_cache_parser(sub)
+    return parser
+
+
+def _add_pipeline_parser(sub: argparse._SubParsersAction) -> None:
+    pipeline = sub.add_parser("pipeline", help="run, inspect or draw a recorded pipeline.yaml")
+    actions = pipeline.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, help_text in (("run", "rerun a pipeline.yaml (finished steps come from the cache)"),
+                            ("info", "steps, connections, load stages, runtime parameters, cache status"),
+                            ("draw", "the DAG as Mermaid (or PNG/SVG with graphviz)")):
+        action = actions.add_parser(name, help=help_text)
+        action.add_argument("--config", required=True, help="path to a pipeline.yaml")
+        action.add_argument("--param", action="append", default=[], metavar="STEP.KEY=VALUE",
+                            help="override a parameter (dotted path, YAML value); repeatable")
+        action.add_argument("--cache-dir", default=None, help="cache root (default: $SYNTHGEN_CACHE_DIR)")
+        action.set_defaults(handler=_pipeline_handler(name))
+    run, draw = actions.choices["run"], actions.choices["draw"]
+    run.add_argument("--output-dir", default=None, help="where pipeline.yaml and the Distiset go")
+    run.add_argument("--no-cache", action="store_true", help="recompute every step")
+    draw.add_argument("--output", default=None, help="FILE (.md/.mmd: Mermaid; .png/.svg: needs graphviz)")
+
+
+def _add_cache_parser(sub: argparse._SubParsersAction) -> None:
+    cache = sub.add_parser("cache", help="inspect and clean the cache")
+    actions = cache.add_subparsers(dest="action", metavar="ACTION", required=True)
+    specs = {"ls": "list cached pipelines", "explain": "why a step is (not) cached",
+             "gc": "drop unreferenced objects", "clear": "delete one pipeline's cache, or all"}
+    for name, help_text in specs.items():
+        action = actions.add_parser(name, help=help_text)
+        if name == "explain":
+            action.add_argument("target", help="a pipeline.yaml, pipeline name or step")
+        if name == "clear":
+            action.add_argument("name", nargs="?", default=None, help="pipeline name (default: everything)")
+        action.add_argument("--cache-dir", default=None, help="cache root (default: $SYNTHGEN_CACHE_DIR)")
+        action.set_defaults(handler=_cache)
+
+
+def _pipeline_handler(action: str) -> Handler:
+    def handler(args: argparse.Namespace) -> int:
+        from synthgen.cli import pipeline_commands
+
+        return getattr(pipeline_commands, action)(args)
+
+    return handler
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    from synthgen.plugins import render_plugins_table
+
+    print(render_plugins_table())
+    return 0
+
+
+def _cache(args: argparse.Namespace) -> int:
+    # The lead's module; imported by name so this command fails clearly until it exists.
+    cache_commands = importlib.import_module("synthgen.runner.cache_commands")
+
+    if args.action == "explain":
+        out = cache_commands.explain(args.target, args.cache_dir)
+    elif args.action == "clear":
+        out = cache_commands.clear(args.name, args.cache_dir)
+    else:
+        out = getattr(cache_commands, args.action)(args.cache_dir)
+    print(out)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``synthgen`` console script; returns (and exits with) the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["run"]:
+        from synthgen.config.hydra_app import hydra_main
+
+        hydra_main(argv[1:], prog="synthgen run")
+        return 0
+    args = build_parser().parse_args(argv)
+    try:
+        code = int(args.handler(args))
+    except (Exception, KeyboardInterrupt) as exc:
+        if not failures.handled(exc):
+            raise
+        code = failures.report(exc)
+    if code:
+        sys.exit(code)
+    return code

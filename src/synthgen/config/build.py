@@ -1,0 +1,175 @@
+"""Build a :class:`~synthgen.pipeline.Pipeline` from plain data (a composed config or a pipeline.yaml).
+
+This module sees only plain dicts, never Hydra or OmegaConf objects, so the same code rebuilds a
+recorded ``pipeline.yaml`` and a config composed by Hydra: both yield the same signatures as the
+pipeline written in Python.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from synthgen.errors import ConfigError, PlanError, RegistryError, did_you_mean
+from synthgen.pipeline import Pipeline
+
+# Keys that describe a step rather than set one of its parameters.
+_META_KEYS = ("type", "class")
+
+
+def build_pipeline(spec: Mapping[str, Any], cache_dir: str | None = None) -> Pipeline:
+    """Turn a pipeline spec into a Pipeline, resolving step and LLM types through the registry.
+
+    Args:
+        spec: ``{"name", "description", "steps": {name: {"type", <params>...}}, "connections"}``,
+            or the whole ``pipeline.yaml`` document (``{"pipeline": {...}, "signature": ...}``).
+        cache_dir: cache root for the pipeline (``None``: the default).
+
+    Returns:
+        The pipeline, with its steps constructed and connected.
+
+    Raises:
+        ConfigError: a step or LLM parameter is missing, unknown or of the wrong type.
+        RegistryError: a step or LLM type is not registered and has no importable ``class``.
+        PlanError: a connection names an unknown step.
+    """
+    body = spec.get("pipeline", spec) if isinstance(spec.get("pipeline"), Mapping) else spec
+    steps = body.get("steps") or {}
+    if not isinstance(steps, Mapping) or not steps:
+        raise ConfigError("the pipeline has no steps: add them under `steps:` as `<name>: {type: <step type>, ...}`")
+    pipeline = Pipeline(name=str(body.get("name") or "pipeline"), description=body.get("description"),
+                        cache_dir=cache_dir)
+    with pipeline:
+        built = {name: build_step(str(name), params) for name, params in steps.items()}
+    for upstream, downstream in iter_connections(body.get("connections") or [], built):
+        built[upstream].connect(built[downstream])
+    return pipeline
+
+
+def build_step(name: str, params: Any) -> Any:
+    """Construct one step named ``name`` from ``{"type": ..., <params>...}``.
+
+    Raises:
+        ConfigError: the step's parameters do not validate.
+        RegistryError: the type is unknown.
+    """
+    if not isinstance(params, Mapping) or "type" not in params:
+        raise ConfigError(f"step '{name}' needs a `type:` (a registered step name), got {params!r}")
+    cls = resolve_class("step", params)
+    kwargs = {k: _build_nested(k, v, f"step '{name}'") for k, v in params.items() if k not in (*_META_KEYS, "name")}
+    return _construct(cls, kwargs, f"step '{name}' ({params['type']})", name=name)
+
+
+def build_llm(params: Mapping[str, Any], owner: str) -> Any:
+    """Construct an LLM from ``{"type": ..., <params>...}``; ``None`` values keep the backend default.
+
+    Raises:
+        ConfigError: the parameters do not validate.
+        RegistryError: the backend is unknown.
+    """
+    if "type" not in params or not params["type"]:
+        raise ConfigError(f"the llm of {owner} needs a `type:` (a registered LLM backend), got {dict(params)!r}")
+    cls = resolve_class("llm", params)
+    kwargs = {k: v for k, v in params.items() if k not in _META_KEYS and k != "extra" and v is not None}
+    kwargs.update(params.get("extra") or {})
+    return _construct(cls, kwargs, f"llm '{params['type']}' of {owner}")
+
+
+def resolve_class(kind: str, params: Mapping[str, Any]) -> type:
+    """The class registered as ``params["type"]``, else the one at ``params["class"]``.
+
+    The registered name comes first so that configs survive refactors; the recorded import path is
+    the fallback for classes that were never registered (a step defined in a script).
+
+    Raises:
+        RegistryError: the name is unknown and no importable ``class`` was given.
+    """
+    name = str(params["type"])
+    try:
+        registry = _registry()
+        return registry.get_step(name) if kind == "step" else registry.get_llm(name)
+    except (RegistryError, ImportError) as exc:
+        cls = _import_class(params.get("class"))
+        if cls is None:
+            raise exc if isinstance(exc, RegistryError) else RegistryError(f"unknown {kind} type '{name}'") from None
+        return cls
+
+
+def iter_connections(connections: Any, steps: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Normalise ``[{"from": a, "to": b | [b, c]}]`` to edges, checking that both ends exist.
+
+    Raises:
+        PlanError: an entry is malformed or names an unknown step.
+    """
+    edges: list[tuple[str, str]] = []
+    for i, entry in enumerate(connections):
+        if not isinstance(entry, Mapping) or "from" not in entry or "to" not in entry:
+            raise PlanError(f"connections[{i}] must be {{from: <step>, to: <step or list>}}, got {entry!r}")
+        targets = entry["to"] if isinstance(entry["to"], (list, tuple)) else [entry["to"]]
+        for end in (entry["from"], *targets):
+            if end not in steps:
+                raise PlanError(
+                    f"connections[{i}] names unknown step '{end}'{did_you_mean(str(end), steps)} "
+                    f"Steps: {', '.join(steps)}"
+                )
+        edges.extend((str(entry["from"]), str(t)) for t in targets)
+    return edges
+
+
+def _registry() -> Any:
+    from synthgen.plugins import get_registry
+
+    return get_registry()
+
+
+def _import_class(path: Any) -> type | None:
+    if not isinstance(path, str) or ":" not in path:
+        return None
+    module_name, _, qualname = path.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError):
+        return None
+    return obj if isinstance(obj, type) else None
+
+
+def _build_nested(key: str, value: Any, owner: str) -> Any:
+    """LLM parameters (``llm``, ``*_llm``, ``llms``) arrive as dicts and become LLM objects."""
+    if _is_llm_key(key) and isinstance(value, Mapping):
+        return build_llm(value, owner)
+    if key == "llms" and isinstance(value, (list, tuple)):
+        return [build_llm(v, owner) if isinstance(v, Mapping) else v for v in value]
+    return value
+
+
+def _is_llm_key(key: str) -> bool:
+    return key == "llm" or key.endswith("_llm")
+
+
+def _construct(cls: type, kwargs: dict[str, Any], owner: str, **extra: Any) -> Any:
+    try:
+        return cls(**kwargs, **extra)
+    except ValidationError as exc:
+        fields = list(getattr(cls, "model_fields", {}))
+        raise ConfigError(f"{owner}: {describe_validation_error(exc, fields)}") from None
+    except TypeError as exc:  # a non-pydantic class with a plain __init__
+        raise ConfigError(f"{owner}: {exc}") from None
+
+
+def describe_validation_error(exc: ValidationError, fields: list[str]) -> str:
+    """One line per pydantic error, saying which parameter is missing, unknown or wrong and how to fix it."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "missing":
+            lines.append(f"missing required parameter '{loc}'")
+        elif err["type"] == "extra_forbidden":
+            lines.append(f"unknown parameter '{loc}'{did_you_mean(loc, fields)} Parameters: {', '.join(fields)}")
+        else:
+            lines.append(f"invalid value {err.get('input')!r} for parameter '{loc}': {err['msg']}")
+    return "; ".join(lines)

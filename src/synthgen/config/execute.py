@@ -1,0 +1,137 @@
+"""Run a built pipeline for the command line: record it, run it, save the Distiset, summarise it.
+
+Plain Python (no Hydra): both ``python -m synthgen`` and ``synthgen pipeline run`` end here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from synthgen.pipeline import Pipeline
+
+
+@dataclass
+class RunReport:
+    """What a finished run printed: where the dataset is and a short summary of it."""
+
+    path: Path
+    seconds: float
+    rows: dict[str, int] = field(default_factory=dict)
+    ratings: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, int] = field(default_factory=dict)
+
+    def render(self) -> str:
+        """Human-readable lines: path, rows per leaf, rating distribution, tokens, time."""
+        lines = [f"dataset saved to {self.path}"]
+        lines += [f"  {leaf}: {n} rows" for leaf, n in self.rows.items()]
+        if self.ratings:
+            dist = ", ".join(f"{k}: {v}" for k, v in sorted(self.ratings.items(), key=lambda kv: str(kv[0])))
+            lines.append(f"  ratings: {dist}")
+        if self.tokens:
+            lines.append("  tokens: " + ", ".join(f"{k} {v}" for k, v in self.tokens.items()))
+        lines.append(f"  time: {self.seconds:.1f}s")
+        return "\n".join(lines)
+
+
+def record_pipeline(pipeline: Pipeline, folder: Path) -> Path:
+    """Write the resolved pipeline (no secrets) as ``folder/pipeline.yaml``; return its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(pipeline.dump(), sort_keys=False, allow_unicode=True))
+    return path
+
+
+def execute(
+    pipeline: Pipeline,
+    out_dir: Path,
+    save_dir: Path | None = None,
+    use_cache: bool = True,
+    load_groups: Any = None,
+    runner: str = "local",
+) -> RunReport:
+    """Record, run and save ``pipeline``.
+
+    Args:
+        pipeline: the built pipeline.
+        out_dir: the run's output folder; gets ``pipeline.yaml`` and, by default, ``distiset/``.
+        save_dir: where to save the Distiset instead of ``out_dir/distiset``.
+        use_cache: ``False`` recomputes every step.
+        load_groups: passed to ``Pipeline.run``.
+        runner: ``local`` or ``ray``.
+
+    Returns:
+        The report to print.
+
+    Raises:
+        SynthgenError: anything the run raises (plan errors come before any LLM call).
+    """
+    record_pipeline(pipeline, out_dir)
+    start = time.monotonic()
+    distiset = pipeline.run(use_cache=use_cache, load_groups=load_groups, runner=runner)
+    target = save_dir or out_dir / "distiset"
+    distiset.save_to_disk(str(target))
+    return summarise(distiset, target, time.monotonic() - start)
+
+
+def summarise(distiset: Mapping[str, Any], path: Path, seconds: float) -> RunReport:
+    """Rows per leaf, the distribution of ``ratings`` values and token counts, where present."""
+    report = RunReport(path=path, seconds=seconds)
+    ratings: Counter[Any] = Counter()
+    tokens: Counter[str] = Counter()
+    for leaf, splits in distiset.items():
+        dataset = _first_split(splits)
+        report.rows[leaf] = len(dataset)
+        columns = list(getattr(dataset, "column_names", []) or [])
+        if "ratings" in columns:
+            ratings.update(_flatten(dataset["ratings"]))
+        tokens.update(_token_counts(dataset, columns))
+    report.ratings = {str(k): v for k, v in ratings.items()}
+    report.tokens = dict(tokens)
+    return report
+
+
+def _first_split(splits: Any) -> Any:
+    if hasattr(splits, "column_names") and not isinstance(splits, Mapping):
+        return splits
+    if isinstance(splits, Mapping) and splits:
+        return splits["train"] if "train" in splits else next(iter(splits.values()))
+    return splits
+
+
+def _flatten(values: Iterable[Any]) -> Iterable[Any]:
+    for value in values:
+        if isinstance(value, (list, tuple)):
+            yield from value
+        else:
+            yield value
+
+
+def _token_counts(dataset: Any, columns: list[str]) -> Counter[str]:
+    """Sum integer ``*_tokens`` entries found in top-level columns or in metadata dict columns."""
+    counts: Counter[str] = Counter()
+    for column in columns:
+        if column.endswith("_tokens"):
+            counts[column] += sum(v for v in _flatten(dataset[column]) if isinstance(v, int))
+        elif "metadata" in column:
+            for row in dataset[column]:
+                _add_nested_tokens(row, counts)
+    return counts
+
+
+def _add_nested_tokens(value: Any, counts: Counter[str]) -> None:
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            if str(key).endswith("_tokens") and isinstance(inner, int):
+                counts[str(key)] += inner
+            else:
+                _add_nested_tokens(inner, counts)
+    elif isinstance(value, list):
+        for inner in value:
+            _add_nested_tokens(inner, counts)

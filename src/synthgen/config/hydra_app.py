@@ -1,0 +1,113 @@
+"""The Hydra front door: ``python -m synthgen [overrides]`` and ``synthgen run [overrides]``.
+
+Composes ``conf/`` (plus the config folders that plugins register), turns the result into a plain
+pipeline spec, builds it through the registry and runs it. Only this package imports Hydra.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, cast
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from synthgen.config import failures
+from synthgen.config.paths import conf_dir, data_file
+from synthgen.config.resources import apply_resources
+from synthgen.config.schema import register_configs
+from synthgen.errors import ConfigError
+
+
+def register() -> None:
+    """Store the schemas and register the ``synthgen_data`` resolver (idempotent)."""
+    register_configs()
+    OmegaConf.register_new_resolver("synthgen_data", data_file, replace=True)
+
+
+def plugin_search_paths() -> list[str]:
+    """Config folders registered by plugins (``pkg://...`` or ``file://...``)."""
+    from synthgen.plugins import get_registry
+
+    return list(get_registry().config_paths)
+
+
+def searchpath_override(argv: Sequence[str]) -> list[str]:
+    """A ``hydra.searchpath=[...]`` override adding the plugins' config folders, unless the user set one."""
+    if any(a.lstrip("+~").startswith("hydra.searchpath") for a in argv):
+        return []
+    paths = plugin_search_paths()
+    return [f"hydra.searchpath=[{','.join(repr(p) for p in paths)}]"] if paths else []
+
+
+def compose(overrides: Sequence[str] = (), config_name: str = "config") -> DictConfig:
+    """Compose the config as ``python -m synthgen`` would, without running anything (tests, tools).
+
+    Raises:
+        hydra.errors.HydraException: the overrides or config files are invalid.
+    """
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    register()
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base=None):
+        return hydra_compose(config_name, overrides=[*overrides, *searchpath_override(overrides)])
+
+
+def to_spec(cfg: DictConfig) -> dict[str, Any]:
+    """The resolved pipeline of ``cfg`` as plain data, with the ``resources`` group applied.
+
+    Raises:
+        ConfigError: an interpolation cannot be resolved (e.g. a missing bundled data file).
+    """
+    try:
+        spec = OmegaConf.to_container(cfg.pipeline, resolve=True, throw_on_missing=True)
+        resources = OmegaConf.to_container(cfg.resources, resolve=True)
+    except OmegaConfBaseException as exc:
+        cause = exc.__cause__ if isinstance(exc.__cause__, ConfigError) else None
+        raise ConfigError(str(cause) if cause else f"invalid config: {_first_line(exc)}") from None
+    return apply_resources(cast("dict[str, Any]", spec), cast("dict[str, Any]", resources))
+
+
+def run_config(cfg: DictConfig, out_dir: Path) -> None:
+    """Build and run the composed pipeline; print where the dataset went and a summary."""
+    from synthgen.config.build import build_pipeline
+    from synthgen.config.execute import execute
+
+    spec = to_spec(cfg)
+    pipeline = build_pipeline(spec, cache_dir=cfg.cache_dir)
+    report = execute(
+        pipeline, out_dir=out_dir, save_dir=Path(cfg.save_dir) if cfg.save_dir else None,
+        use_cache=cfg.use_cache, load_groups=spec.get("load_groups"), runner=cfg.runner.type,
+    )
+    print(report.render(), flush=True)
+
+
+def _task(cfg: DictConfig) -> None:
+    from hydra.core.hydra_config import HydraConfig
+
+    try:
+        run_config(cfg, Path(HydraConfig.get().runtime.output_dir))
+    except (Exception, KeyboardInterrupt) as exc:
+        if not failures.handled(exc):
+            raise
+        raise SystemExit(failures.report(exc)) from None
+
+
+def hydra_main(argv: Sequence[str], prog: str = "synthgen") -> None:
+    """Run the Hydra app with ``argv`` (overrides, ``-m``, ``--help``, ``--cfg job``, ...)."""
+    import hydra
+
+    register()
+    if failures.debug_enabled():
+        os.environ.setdefault("HYDRA_FULL_ERROR", "1")
+    sys.argv = [prog, *argv, *searchpath_override(argv)]
+    app = hydra.main(config_path=str(conf_dir()), config_name="config", version_base=None)(_task)
+    app()
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

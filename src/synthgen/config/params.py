@@ -1,0 +1,75 @@
+"""``--param step.key=value`` overrides for a recorded pipeline spec (plain dicts, no Hydra).
+
+Values are parsed as YAML scalars (``0.9`` is a float, ``true`` a bool, ``null`` None, ``[a, b]`` a list),
+and the dotted path reaches into nested parameters: ``gen.llm.generation_kwargs.temperature=0.9``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import yaml
+
+from synthgen.errors import ConfigError, did_you_mean
+
+
+def parse_param(text: str) -> tuple[list[str], Any]:
+    """Split ``"a.b.c=value"`` into ``(["a", "b", "c"], parsed value)``.
+
+    Raises:
+        ConfigError: no ``=``, an empty key segment or a value that is not valid YAML.
+    """
+    key, sep, raw = text.partition("=")
+    path = key.strip().split(".")
+    if not sep or len(path) < 2 or not all(path):
+        raise ConfigError(
+            f"bad --param '{text}': expected <step>.<key>[.<key>...]=<value>, "
+            f"e.g. --param gen.llm.generation_kwargs.temperature=0.9"
+        )
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"bad --param '{text}': the value is not valid YAML ({exc.__class__.__name__})") from None
+    return path, value
+
+
+def apply_params(spec: Mapping[str, Any], params: Iterable[str]) -> dict[str, Any]:
+    """Return a copy of the pipeline spec with each ``step.key=value`` override applied.
+
+    Args:
+        spec: a pipeline spec (``{"steps": ...}``) or a whole pipeline.yaml document.
+        params: overrides like ``"gen.llm.generation_kwargs.temperature=0.9"``.
+
+    Returns:
+        The updated copy; the input is not modified.
+
+    Raises:
+        ConfigError: a malformed override, an unknown step, or a path through a non-mapping value.
+    """
+    out = copy.deepcopy(dict(spec))
+    body = out["pipeline"] if isinstance(out.get("pipeline"), dict) else out
+    steps = body.setdefault("steps", {})
+    for text in params:
+        path, value = parse_param(text)
+        if path[0] not in steps:
+            raise ConfigError(
+                f"--param '{text}' names unknown step '{path[0]}'{did_you_mean(path[0], steps)} "
+                f"Steps: {', '.join(steps)}"
+            )
+        _set_path(steps, path, value, text)
+    return out
+
+
+def _set_path(root: dict[str, Any], path: list[str], value: Any, text: str) -> None:
+    node = root
+    for i, part in enumerate(path[:-1]):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            where = ".".join(path[: i + 1])
+            raise ConfigError(f"--param '{text}': '{where}' is {child!r}, not a mapping, so it has no key '{path[i + 1]}'")
+        node = child
+    node[path[-1]] = value
