@@ -1,0 +1,105 @@
+"""``LoadDataFromDisk``: rows of a dataset saved with ``save_to_disk`` (or of a saved Distiset)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, PrivateAttr
+
+from synthgen.errors import ConfigError
+from synthgen.steps.base import GeneratorStep, GeneratorStepOutput
+from synthgen.steps.loaders._batching import batches_with_last, dataset_rows
+
+_DATASET_MARK = "state.json"
+_DATASET_DICT_MARK = "dataset_dict.json"
+_EXPECTED = "a folder written by Dataset.save_to_disk, DatasetDict.save_to_disk or Distiset.save_to_disk"
+
+
+class LoadDataFromDisk(GeneratorStep):
+    """Emit the rows of a dataset saved to disk: a ``Dataset``, a ``DatasetDict`` or a Distiset.
+
+    A saved Distiset is a folder per leaf step, each holding a ``DatasetDict``.
+
+    Args:
+        dataset_path: the saved folder (local path or fsspec URL).
+        config: for a Distiset, the leaf step to read; defaults to ``default`` or the only one.
+        split: the split to read; defaults to ``train`` or the only split (unused for a ``Dataset``).
+        is_distiset: ``True`` to require a Distiset folder; ``None`` detects the layout.
+        storage_options: passed to fsspec for remote paths.
+        batch_size: rows per batch (runtime parameter).
+
+    Output columns:
+        the dataset's columns, unknown until it is loaded.
+
+    Raises:
+        ConfigError: on load, when the folder is missing or not a saved dataset, or the config or
+            split does not exist (the message lists the ones that do).
+    """
+
+    dataset_path: str
+    config: str | None = None
+    split: str | None = None
+    is_distiset: bool | None = None
+    storage_options: dict[str, Any] = Field(default_factory=dict)
+
+    _dataset: Any = PrivateAttr(default=None)
+
+    def columns_after(self, incoming: set[str] | None) -> set[str] | None:
+        return None
+
+    def load(self) -> None:
+        """Find the dataset folder to read and open it (memory-mapped)."""
+        import datasets
+        from fsspec.core import url_to_fs
+
+        fs, root = url_to_fs(str(self.dataset_path), **self.storage_options)
+        if not fs.isdir(root):
+            raise ConfigError(f"LoadDataFromDisk '{self.name}': '{self.dataset_path}' does not exist: expected {_EXPECTED}")
+        folder = self._pick_config(fs, root)
+        loaded = datasets.load_from_disk(_join(self.dataset_path, folder), storage_options=self.storage_options or None)
+        self._dataset = self._pick_split(loaded)
+
+    def unload(self) -> None:
+        self._dataset = None
+
+    def process(self, offset: int = 0) -> GeneratorStepOutput:
+        """Yield ``(rows, last_batch)`` from row ``offset`` on."""
+        if self._dataset is None:
+            self.load()
+        yield from batches_with_last(dataset_rows(self._dataset, offset), self.batch_size)
+
+    # ---- layout ----------------------------------------------------------------------------
+    def _pick_config(self, fs: Any, root: str) -> str:
+        """The sub-folder to load: ``""`` for a plain saved dataset, a leaf name for a Distiset."""
+        plain = fs.exists(f"{root}/{_DATASET_MARK}") or fs.exists(f"{root}/{_DATASET_DICT_MARK}")
+        if plain and not self.is_distiset:
+            if self.config is not None:
+                raise ConfigError(f"LoadDataFromDisk '{self.name}': config={self.config!r} was given but "
+                                  f"'{self.dataset_path}' is a saved dataset, not a Distiset: drop config=")
+            return ""
+        configs = sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(root, detail=False)
+                         if fs.exists(f"{p}/{_DATASET_DICT_MARK}"))
+        if not configs:
+            raise ConfigError(f"LoadDataFromDisk '{self.name}': '{self.dataset_path}' holds no saved dataset: expected {_EXPECTED}")
+        return _choose("config", self.config, configs, self.name, "default")
+
+    def _pick_split(self, loaded: Any) -> Any:
+        if not hasattr(loaded, "keys"):  # a Dataset: no splits to choose from
+            return loaded
+        return loaded[_choose("split", self.split, sorted(loaded.keys()), self.name, "train")]
+
+
+def _choose(kind: str, wanted: str | None, options: list[str], step: str | None, default: str) -> str:
+    if wanted is None:
+        if default in options:
+            return default
+        if len(options) == 1:
+            return options[0]
+        raise ConfigError(f"LoadDataFromDisk '{step}': several {kind}s found ({', '.join(options)}): choose one with {kind}=")
+    if wanted not in options:
+        raise ConfigError(f"LoadDataFromDisk '{step}': {kind} {wanted!r} not found. Available: {', '.join(options)}")
+    return wanted
+
+
+def _join(base: str, child: str) -> str:
+    return f"{str(base).rstrip('/')}/{child}" if child else str(base)
