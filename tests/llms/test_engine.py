@@ -1,0 +1,186 @@
+"""The request engine: window, retries, Retry-After, breaker, budget, cache, dedup, thread safety."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from synthgen.errors import BudgetExceeded, LLMError
+from synthgen.llms.engine import EngineSettings, Failure, RequestEngine
+from synthgen.llms.requests import Request, Result, make_request
+
+
+class Flaky(Exception):
+    def __init__(self, kind: str, retry_after: float | None = None) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.retry_after = retry_after
+
+
+def classify(exc: BaseException) -> Failure:
+    if isinstance(exc, Flaky):
+        return Failure(f"flaky {exc.kind}", retryable=exc.kind != "auth", rate_limited=exc.kind == "429",
+                       retry_after=exc.retry_after)
+    return Failure(str(exc), retryable=False)
+
+
+class Backend:
+    """A fake send: latency, a queue of failures, counters."""
+
+    def __init__(self, latency: float = 0.0, failures: list[Flaky] | None = None,
+                 always: Flaky | None = None) -> None:
+        self.latency = latency
+        self.failures = list(failures or [])
+        self.always = always
+        self.sent = 0
+        self.in_flight = 0
+        self.peak = 0
+        self.times: list[float] = []
+
+    async def send(self, request: Request) -> Result:
+        self.sent += 1
+        self.times.append(time.monotonic())
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        try:
+            await asyncio.sleep(self.latency)
+            if self.always is not None:
+                raise self.always
+            if self.failures:
+                raise self.failures.pop(0)
+            return Result(f"answer to {request.input}", input_tokens=3, output_tokens=7)
+        finally:
+            self.in_flight -= 1
+
+
+def requests(n: int, sample: int = 0) -> list[Request]:
+    return [make_request({"backend": "t", "model": "m"}, f"prompt {i}", {}, None, sample) for i in range(n)]
+
+
+@pytest.fixture
+def engine_for():  # type: ignore[no-untyped-def]
+    engines: list[RequestEngine] = []
+
+    def build(backend: Backend, **settings: object) -> RequestEngine:
+        merged = {"backoff_base": 0.01, "backoff_max": 0.05, **settings}
+        engine = RequestEngine("test LLM 'm'", backend.send, classify, EngineSettings(**merged))  # type: ignore[arg-type]
+        engine.start()
+        engines.append(engine)
+        return engine
+
+    yield build
+    for engine in engines:
+        engine.stop()
+
+
+def test_keeps_max_concurrency_requests_in_flight(engine_for) -> None:
+    backend = Backend(latency=0.05)
+    engine = engine_for(backend, max_concurrency=8)
+    results = engine.run(requests(40), None)
+    assert [r.text for r in results] == [f"answer to prompt {i}" for i in range(40)]
+    assert backend.peak == 8
+
+
+def test_concurrent_callers_share_one_window(engine_for) -> None:
+    # Two batches submitted from two threads overlap: the window spans batch boundaries.
+    backend = Backend(latency=0.1)
+    engine = engine_for(backend, max_concurrency=20)
+    threads = [threading.Thread(target=engine.run, args=(requests(10, sample=s), None)) for s in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert backend.peak == 20
+
+
+def test_retry_after_is_honoured_then_the_request_succeeds(engine_for) -> None:
+    backend = Backend(failures=[Flaky("429", retry_after=0.3)])
+    engine = engine_for(backend)
+    [result] = engine.run(requests(1), None)
+    assert result.text == "answer to prompt 0"
+    assert backend.times[1] - backend.times[0] >= 0.3
+    assert engine.retries == 1
+
+
+def test_rate_limiting_lowers_concurrency(engine_for) -> None:
+    backend = Backend(failures=[Flaky("429", retry_after=0.01)])
+    engine = engine_for(backend, max_concurrency=16)
+    engine.run(requests(1), None)
+    assert engine.limit.limit < 16
+
+
+def test_after_max_retries_the_row_records_the_error(engine_for) -> None:
+    backend = Backend(failures=[Flaky("500")] * 3)
+    engine = engine_for(backend, max_retries=2)
+    [result] = engine.run(requests(1), None)
+    assert result.text is None
+    assert result.error == "flaky 500 (after 3 attempt(s))"
+    assert backend.sent == 3
+
+
+def test_non_retryable_errors_are_not_retried(engine_for) -> None:
+    backend = Backend(failures=[Flaky("auth")])
+    engine = engine_for(backend, max_retries=5)
+    [result] = engine.run(requests(1), None)
+    assert result.text is None and backend.sent == 1
+
+
+def test_circuit_breaker_stops_when_every_request_fails(engine_for) -> None:
+    backend = Backend(always=Flaky("auth"))
+    engine = engine_for(backend, circuit_breaker_threshold=5, max_concurrency=2)
+    with pytest.raises(LLMError, match=r"5 consecutive failed requests.*Last error: flaky auth"):
+        engine.run(requests(50), None)
+    assert backend.sent < 50  # it stopped instead of trying every row
+    with pytest.raises(LLMError):  # and stays open
+        engine.run(requests(1), None)
+
+
+def test_token_budget_stops_the_run(engine_for) -> None:
+    backend = Backend()
+    engine = engine_for(backend, max_tokens_budget=25, max_concurrency=1)
+    with pytest.raises(BudgetExceeded, match=r"30 tokens used \(input\+output\) of max_tokens_budget=25"):
+        engine.run(requests(10), None)
+    assert backend.sent == 3
+
+
+def test_answers_are_cached_as_they_arrive(engine_for, active_store) -> None:
+    backend = Backend()
+    engine = engine_for(backend)
+    first = engine.run(requests(5), active_store)
+    again = engine.run(requests(5), active_store)
+    assert [r.text for r in again] == [r.text for r in first]
+    assert backend.sent == 5 and engine.cache_hits == 5
+
+
+def test_failures_are_not_cached(engine_for, active_store) -> None:
+    backend = Backend(failures=[Flaky("auth")])
+    engine = engine_for(backend)
+    assert engine.run(requests(1), active_store)[0].text is None
+    assert engine.run(requests(1), active_store)[0].text == "answer to prompt 0"
+
+
+def test_identical_requests_in_flight_are_sent_once(engine_for) -> None:
+    backend = Backend(latency=0.05)
+    engine = engine_for(backend)
+    same = requests(1) * 4
+    results = engine.run(same, None)
+    assert [r.text for r in results] == ["answer to prompt 0"] * 4
+    assert backend.sent == 1
+
+
+def test_requests_per_minute_bounds_the_rate(engine_for) -> None:
+    backend = Backend()
+    engine = engine_for(backend, requests_per_minute=600)  # 10/s after a burst of 600
+    engine._rpm.level = 0  # start with an empty bucket so the rate shows at once
+    start = time.monotonic()
+    engine.run(requests(5), None)
+    assert time.monotonic() - start >= 0.4
+
+
+def test_run_before_start_names_the_llm() -> None:
+    engine = RequestEngine("openai LLM 'x'", Backend().send, classify, EngineSettings())
+    with pytest.raises(LLMError, match="openai LLM 'x' is not loaded"):
+        engine.run(requests(1), None)
