@@ -130,7 +130,8 @@ class Store:
         data = table_to_bytes(table)
         digest = digest_bytes(data)
         path = self._object_path(digest)
-        if not path.exists():
+        # Content addressing makes a rewrite unnecessary unless the file on disk is damaged.
+        if not path.exists() or path.stat().st_size != len(data):
             write_atomic(path, data)
         return digest
 
@@ -140,6 +141,14 @@ class Store:
 
     def has_object(self, digest: str) -> bool:
         return self._object_path(digest).exists()
+
+    def verify_object(self, digest: str) -> bool:
+        """True when the object exists and its bytes match its digest (a damaged one is removed)."""
+        try:
+            self.get_table(digest)
+        except CorruptObject:
+            return False
+        return True
 
     def get_table(self, digest: str) -> pa.Table:
         """Read and verify an object.

@@ -205,7 +205,7 @@ class Scheduler:
         if task.step in self.forced or not self.graph.nodes[task.step].step.use_cache:
             return False
         record = self.store.get_record("batches", task.key)
-        if record is None or not self.store.has_object(record["digest"]):
+        if record is None or not self.store.verify_object(record["digest"]):
             return False
         self.ready.append(BatchDone(task.step, task.seq, record["digest"], record["rows"], key=task.key))
         return True

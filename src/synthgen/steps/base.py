@@ -67,6 +67,8 @@ class _Step(BaseModel):
 
     version: ClassVar[int] = 1
     type_name: ClassVar[str | None] = None
+    # Parameters of this class that never change its rows (paths for logs, counters, ...).
+    signature_exclude: ClassVar[frozenset[str]] = frozenset()
 
     name: str | None = None
     input_mappings: dict[str, str] = Field(default_factory=dict)
@@ -173,7 +175,8 @@ class _Step(BaseModel):
 
     def fingerprint_params(self) -> dict[str, Any]:
         """Output-relevant parameters: what a fingerprint hashes."""
-        return output_relevant(self.dump())
+        dumped = {k: v for k, v in self.dump().items() if k not in type(self).signature_exclude}
+        return output_relevant(dumped)
 
 
 def set_runtime_parameters(model: BaseModel, values: dict[str, Any], owner: str) -> None:

@@ -1,0 +1,141 @@
+"""Small deterministic steps for tests of pipelines, runners and plugins.
+
+They live in the package (not in a test module) so that spawned workers and Ray actors can import
+them. Steps given ``count_dir`` append one line per processed batch to ``<count_dir>/<step name>``,
+which lets a test count how often a step really ran across processes and runs.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+from synthgen.steps.base import GeneratorStep, GeneratorStepOutput, GlobalStep, Step, StepInput, StepOutput
+
+
+def count_batch(count_dir: str | None, name: str | None, rows: int) -> None:
+    if count_dir:
+        with open(Path(count_dir) / str(name), "a") as fh:
+            fh.write(f"{os.getpid()} {rows}\n")
+
+
+def batches_run(count_dir: str | Path, name: str) -> int:
+    """How many batches step ``name`` processed (0 when it never ran)."""
+    path = Path(count_dir) / name
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+class GenerateNumbers(GeneratorStep):
+    """Rows ``{"n": 0..count-1}``."""
+
+    count: int = 100
+    delay: float = 0.0
+    signature_exclude: ClassVar[frozenset[str]] = frozenset({"delay"})
+
+    @property
+    def outputs(self) -> list[str]:
+        return ["n"]
+
+    def process(self, offset: int = 0) -> GeneratorStepOutput:
+        for start in range(offset, self.count, self.batch_size):
+            stop = min(self.count, start + self.batch_size)
+            time.sleep(self.delay)
+            yield [{"n": i} for i in range(start, stop)], stop >= self.count
+
+
+class AddColumn(Step):
+    """``out = n * factor + offset``; optionally sleeps per batch and counts batches."""
+
+    factor: int = 1
+    offset: int = 0
+    output: str = "out"
+    source: str = "n"
+    delay: float = 0.0
+    count_dir: str | None = None
+    signature_exclude: ClassVar[frozenset[str]] = frozenset({"delay", "count_dir"})
+
+    @property
+    def inputs(self) -> list[str]:
+        return [self.source]
+
+    @property
+    def outputs(self) -> list[str]:
+        return [self.output]
+
+    def process(self, *inputs: StepInput) -> StepOutput:
+        rows = inputs[0]
+        time.sleep(self.delay)
+        count_batch(self.count_dir, self.name, len(rows))
+        yield [{**r, self.output: r[self.source] * self.factor + self.offset} for r in rows]
+
+
+class FailOn(Step):
+    """Raises ``ValueError`` on the row whose ``n`` equals ``value``."""
+
+    value: int = 0
+
+    @property
+    def inputs(self) -> list[str]:
+        return ["n"]
+
+    def process(self, *inputs: StepInput) -> StepOutput:
+        for r in inputs[0]:
+            if r["n"] == self.value:
+                raise ValueError(f"boom at n={self.value}")
+        yield inputs[0]
+
+
+class SumAll(GlobalStep):
+    """Adds ``total``: the sum of ``n`` over every row."""
+
+    delay: float = 0.0
+    count_dir: str | None = None
+    signature_exclude: ClassVar[frozenset[str]] = frozenset({"delay", "count_dir"})
+
+    @property
+    def inputs(self) -> list[str]:
+        return ["n"]
+
+    @property
+    def outputs(self) -> list[str]:
+        return ["total"]
+
+    def process(self, *inputs: StepInput) -> StepOutput:
+        time.sleep(self.delay)
+        count_batch(self.count_dir, self.name, len(inputs[0]))
+        total = sum(r["n"] for r in inputs[0])
+        yield [{**r, "total": total} for r in inputs[0]]
+
+
+class RecordPid(Step):
+    """Adds the worker's pid and CUDA_VISIBLE_DEVICES to each row (tests of replicas and GPUs)."""
+
+    @property
+    def outputs(self) -> list[str]:
+        return ["pid", "devices"]
+
+    def process(self, *inputs: StepInput) -> StepOutput:
+        env: Any = os.environ.get("CUDA_VISIBLE_DEVICES")
+        yield [{**r, "pid": os.getpid(), "devices": env} for r in inputs[0]]
+
+
+class LifecycleLog(Step):
+    """Appends ``load <name>`` / ``unload <name>`` lines to ``log_file`` (tests of load stages)."""
+
+    log_file: str = ""
+    signature_exclude: ClassVar[frozenset[str]] = frozenset({"log_file"})
+
+    def _log(self, event: str) -> None:
+        with open(self.log_file, "a") as fh:
+            fh.write(f"{event} {self.name} {os.getpid()}\n")
+
+    def load(self) -> None:
+        self._log("load")
+
+    def unload(self) -> None:
+        self._log("unload")
+
+    def process(self, *inputs: StepInput) -> StepOutput:
+        yield inputs[0]
