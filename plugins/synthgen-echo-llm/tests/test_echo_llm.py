@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from synthgen.testing.contracts import LLMContract
 from synthgen_echo_llm import EchoLLM
+
+from synthgen.testing.contracts import LLMContract
 
 
 class TestEchoLLMContract(LLMContract):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from synthgen.testing.contracts import StepContract
 from synthgen_reverse import ReverseText
+
+from synthgen.testing.contracts import StepContract
 
 
 class TestReverseTextContract(StepContract):

@@ -3,8 +3,9 @@
 A plugin is a module or object with functions named like these hooks and decorated with
 :data:`synthgen.plugins.hookimpl`. Extension hooks (``synthgen_register_*``) receive a registrar and add
 things to the registry; lifecycle hooks are told what happens during a run and return nothing.
-Lifecycle hooks fire in the process where the event happens: the pipeline hooks in the main process,
-the step and batch hooks inside each step's worker process (the plugin manager is rebuilt there).
+Lifecycle hooks fire in the process where the event happens: the pipeline hooks and
+``synthgen_on_step_error`` in the main process, the step and batch hooks inside each step's worker
+process (the plugin manager is rebuilt there).
 
 Each hook has a section in ``docs/plugins.md``; a test fails when one is missing.
 """
@@ -86,7 +87,7 @@ def synthgen_after_pipeline_run(pipeline: Pipeline, distiset: Distiset) -> None:
 
 
 # -------------------------------------------------------------------------------------------------
-# Step lifecycle: called in the worker process that runs the step replica.
+# Step lifecycle: the step and batch hooks run in the worker process of the step replica.
 # -------------------------------------------------------------------------------------------------
 
 
@@ -111,10 +112,11 @@ def synthgen_after_batch_written(step: _Step, batch: Any) -> None:
 
 @hookspec
 def synthgen_on_step_error(step: _Step, error: BaseException) -> None:
-    """Called in the worker when the step raised while loading or processing a batch.
+    """Called in the main process when a step failed, before the error reaches the caller.
 
-    The error still propagates after every implementation ran.
+    Every batch written before the failure stays in the cache; the error still propagates after every
+    implementation ran.
 
     :param step: the step that failed.
-    :param error: the exception it raised.
+    :param error: the error, usually a :class:`~synthgen.errors.StepError` chaining the original one.
     """

@@ -1,0 +1,28 @@
+"""Lifecycle hooks fire during a real run: pipeline hooks in the main process, batch hooks in workers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from synthgen import Pipeline
+from synthgen.plugins import get_registry
+
+
+def test_hooks_fire_in_the_main_process_and_in_spawned_workers(probe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from synthgen.steps.loaders import LoadDataFromDicts
+
+    # The step class comes from the probe plugin, so spawned workers can import it like any plugin step.
+    probe_step = get_registry().get_step("probe_step")
+    with Pipeline(name="hooks", cache_dir=tmp_path / "cache") as pipeline:
+        load = LoadDataFromDicts(name="load", data=[{"x": i} for i in range(4)], batch_size=2)
+        work = probe_step(name="work", input_batch_size=2)
+        load >> work
+    pipeline.run()
+
+    events = probe.events()
+    main = [e["event"] for e in events if e["pid"] == os.getpid()]
+    assert main[0] == "before_pipeline_run" and main[-1] == "after_pipeline_run"
+    written = [e for e in events if e["event"] == "after_batch_written" and e["step"] == "work"]
+    assert len(written) == 2
+    assert all(e["pid"] != os.getpid() for e in written), "batch hooks must fire in the worker process"
