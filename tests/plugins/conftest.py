@@ -31,6 +31,12 @@ class ProbeStep(Step):
         yield [{**row, "probed": True} for row in inputs[0]]
 
 
+class FailingStep(Step):
+    def process(self, *inputs):
+        raise RuntimeError("probe failure")
+        yield []
+
+
 def _record(event, **fields):
     with open(os.environ["SYNTHGEN_PROBE_LOG"], "a") as fh:
         fh.write(json.dumps({"event": event, "pid": os.getpid(), **fields}) + "\\n")

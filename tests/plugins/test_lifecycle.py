@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from synthgen import Pipeline
 from synthgen.plugins import get_registry
 
@@ -26,3 +28,19 @@ def test_hooks_fire_in_the_main_process_and_in_spawned_workers(probe, tmp_path: 
     written = [e for e in events if e["event"] == "after_batch_written" and e["step"] == "work"]
     assert len(written) == 2
     assert all(e["pid"] != os.getpid() for e in written), "batch hooks must fire in the worker process"
+
+
+def test_on_step_error_fires_in_the_main_process_with_the_failed_step(probe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from synthgen_probe import FailingStep  # type: ignore[import-not-found]
+
+    from synthgen.errors import SynthgenError
+    from synthgen.steps.loaders import LoadDataFromDicts
+
+    with Pipeline(name="fails", cache_dir=tmp_path / "cache") as pipeline:
+        LoadDataFromDicts(name="load", data=[{"x": 1}]) >> FailingStep(name="broken")
+    with pytest.raises(SynthgenError):
+        pipeline.run()
+
+    (event,) = [e for e in probe.events() if e["event"] == "on_step_error"]
+    assert (event["step"], event["pid"]) == ("broken", os.getpid())
+    assert "probe failure" in str(event["error"])
