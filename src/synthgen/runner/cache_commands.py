@@ -1,0 +1,167 @@
+"""``synthgen cache ls | explain | gc | clear``: what is cached, why a step missed, and clean-up.
+
+Each function returns the text to print; bad paths or names raise a one-line CacheError with the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from synthgen.errors import CacheError
+from synthgen.store import Store, default_cache_dir
+
+_SHARED = {"objects", "batches", "requests"}
+
+
+def _root(cache_dir: str | Path | None) -> Path:
+    root = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+    if not root.is_dir():
+        raise CacheError(f"no cache at {root}: run a pipeline first, or pass --cache-dir / set SYNTHGEN_CACHE_DIR")
+    return root
+
+
+def _pipeline_dirs(root: Path) -> list[Path]:
+    return sorted(p for name in root.iterdir() if name.is_dir() and name.name not in _SHARED
+                  for p in name.iterdir() if p.is_dir())
+
+
+def _size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+def ls(cache_dir: str | Path | None = None) -> str:
+    """One line per cached pipeline run: name, signature, size, last run, finished or not."""
+    root = _root(cache_dir)
+    lines = [f"{'pipeline':<28} {'signature':<14} {'size':>9}  {'last run':<17} state"]
+    for pdir in _pipeline_dirs(root):
+        state = _json(pdir / "batch_manager.json")
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(state.get("updated_at", pdir.stat().st_mtime)))
+        lines.append(f"{pdir.parent.name:<28} {pdir.name[:12]:<14} {_human(_size(pdir)):>9}  {when:<17} "
+                     f"{'finished' if state.get('finished') else 'unfinished'}")
+    shared = sum(_size(root / d) for d in _SHARED if (root / d).exists())
+    lines.append(f"shared objects and records: {_human(shared)} in {root}")
+    return "\n".join(lines)
+
+
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def _find_pipeline_dir(target: str, root: Path) -> Path:
+    path = Path(target).expanduser()
+    if path.is_file() and path.suffix in (".yaml", ".yml"):
+        spec = yaml.safe_load(path.read_text()) or {}
+        name, sig = spec.get("pipeline", {}).get("name"), spec.get("signature")
+        if path.parent.parent.name == name:
+            return path.parent
+        if name and sig and (root / name / sig).is_dir():
+            return root / name / sig
+        raise CacheError(f"pipeline.yaml at {path} has never run with cache {root}: run it first")
+    candidates = [p for p in _pipeline_dirs(root) if p.parent.name == target]
+    if not candidates:
+        names = sorted({p.parent.name for p in _pipeline_dirs(root)})
+        raise CacheError(f"no cached pipeline named '{target}' in {root}. Cached: {', '.join(names) or 'none'}")
+    return max(candidates, key=lambda p: p.stat().st_mtime)
+
+
+def explain(target: str, cache_dir: str | Path | None = None) -> str:
+    """For the last run against the one before it: per step, hit or miss and why."""
+    root = _root(cache_dir)
+    pdir = _find_pipeline_dir(target, root)
+    runs = sorted((pdir / "runs").glob("*.json")) if (pdir / "runs").is_dir() else []
+    if not runs:
+        raise CacheError(f"pipeline folder {pdir} records no finished run yet: run it, then explain")
+    last = json.loads(runs[-1].read_text())
+    before = json.loads(runs[-2].read_text()) if len(runs) > 1 else None
+    lines = [f"{pdir.parent.name} ({pdir.name[:12]}): last run vs {'the one before' if before else 'no earlier run'}"]
+    reasons: dict[str, str] = {}
+    for name, step in last["steps"].items():
+        reasons[name] = _reason(name, step, (before or {}).get("steps", {}).get(name), last, reasons)
+        hits, computed = step.get("cache_hits", 0), step.get("computed", 0)
+        verdict = "hit" if computed == 0 or (step.get("batches", 0) and hits == step.get("batches")) else "miss"
+        lines.append(f"  {name}: {verdict} ({hits} batches from cache, {computed} computed)"
+                     + (f" — {reasons[name]}" if verdict == "miss" and reasons[name] else ""))
+    return "\n".join(lines)
+
+
+def _reason(name: str, step: dict[str, Any], prev: dict[str, Any] | None, run: dict[str, Any],
+            reasons: dict[str, str]) -> str:
+    if step.get("forced"):
+        return "use_cache=False"
+    if prev is None:
+        return "first run of this step"
+    old, new = prev.get("params", {}), step.get("params", {})
+    if old.get("type") == new.get("type") and prev.get("fingerprint") != step.get("fingerprint"):
+        changed = _changed(old, new)
+        if changed:
+            return changed
+        return "version bumped (the step's code changed)"
+    upstream = [c["from"] for c in run.get("connections", []) if c["to"] == name]
+    changed_up = [u for u in upstream if reasons.get(u)]
+    if changed_up:
+        return f"its input rows changed because upstream step '{changed_up[0]}' did"
+    return "its input rows changed (new or different input data)"
+
+
+def _changed(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> str:
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            inner = _changed(a, b, f"{prefix}{key}.")
+            if inner:
+                return inner
+        elif a != b and key not in ("class",):
+            return f"parameter `{prefix}{key}` changed from {a!r} to {b!r}"
+    return ""
+
+
+def gc(cache_dir: str | Path | None = None) -> str:
+    """Remove objects and batch records that no cached pipeline refers to."""
+    root = _root(cache_dir)
+    live: set[str] = set()
+    for pdir in _pipeline_dirs(root):
+        for f in (pdir / "batch_manager_steps").glob("*.json"):
+            live.update(d for d, _ in _json(f).get("outputs", []))
+    store = Store(root)
+    removed = freed = 0
+    for record in (root / "batches").rglob("*.json") if (root / "batches").exists() else []:
+        digest = _json(record).get("digest")
+        if digest not in live:
+            record.unlink()
+    for obj in (root / "objects").rglob("*.arrow") if (root / "objects").exists() else []:
+        if obj.stem not in live:
+            freed += obj.stat().st_size
+            obj.unlink()
+            removed += 1
+    del store
+    return f"removed {removed} unreferenced objects ({_human(freed)}); LLM responses in requests/ are kept"
+
+
+def clear(name: str | None = None, cache_dir: str | Path | None = None) -> str:
+    """Remove one pipeline's folders (``name``) or the whole cache (no name)."""
+    root = _root(cache_dir)
+    if name is None:
+        shutil.rmtree(root)
+        return f"removed the whole cache at {root}"
+    if not (root / name).is_dir() or name in _SHARED:
+        names = sorted({p.parent.name for p in _pipeline_dirs(root)})
+        raise CacheError(f"no cached pipeline named '{name}' in {root}. Cached: {', '.join(names) or 'none'}")
+    shutil.rmtree(root / name)
+    return f"removed pipeline '{name}' from {root}; run `synthgen cache gc` to free objects only it used"

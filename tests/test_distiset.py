@@ -1,0 +1,107 @@
+"""Distiset: save/load, create_distiset from a cache folder, checkpoints, push_to_hub (mocked)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from synthgen import CheckpointStrategy, Distiset, Pipeline, create_distiset
+from synthgen.errors import ConfigError
+from synthgen.testing.steps import AddColumn, GenerateNumbers
+
+
+def two_leaves(cache: Path) -> Pipeline:
+    with Pipeline(name="two", cache_dir=cache, description="two leaves") as p:
+        gen = GenerateNumbers(count=50, batch_size=10)
+        gen >> [AddColumn(name="double", factor=2), AddColumn(name="triple", factor=3)]
+    return p
+
+
+def test_one_dataset_dict_per_leaf_with_train_split(tmp_path: Path) -> None:
+    d = two_leaves(tmp_path).run()
+    assert sorted(d) == ["double", "triple"]
+    assert d["triple"]["train"]["out"] == [3 * i for i in range(50)]
+
+
+def test_save_and_load_round_trip_with_pipeline_yaml_and_card(tmp_path: Path) -> None:
+    d = two_leaves(tmp_path / "c").run()
+    d.save_to_disk(tmp_path / "saved")
+    loaded = Distiset.load_from_disk(tmp_path / "saved")
+    assert loaded["double"]["train"].to_list() == d["double"]["train"].to_list()
+    assert loaded.pipeline_yaml["pipeline"]["name"] == "two"  # type: ignore[index]
+    card = (tmp_path / "saved" / "README.md").read_text()
+    assert "# two" in card and "| double | add_column |" in card
+
+
+def test_create_distiset_rebuilds_from_data_dir(tmp_path: Path) -> None:
+    p = two_leaves(tmp_path)
+    d = p.run()
+    rebuilt = create_distiset(tmp_path / "two" / p.signature / "data")
+    assert rebuilt["double"]["train"].to_list() == d["double"]["train"].to_list()
+    assert rebuilt.pipeline_yaml is not None
+
+
+@pytest.mark.parametrize("path", ["missing", "."])
+def test_bad_paths_are_clear_errors(tmp_path: Path, path: str) -> None:
+    with pytest.raises(ConfigError, match="no "):
+        create_distiset(tmp_path / path / "data")
+    with pytest.raises(ConfigError, match="no Distiset at"):
+        Distiset.load_from_disk(tmp_path / path)
+
+
+def test_checkpoints_export_consistent_datasets_with_manifest(tmp_path: Path) -> None:
+    with Pipeline(name="ckpt", cache_dir=tmp_path / "c") as p:
+        GenerateNumbers(count=200, batch_size=10, delay=0.02) >> AddColumn(input_batch_size=10, delay=0.05)
+    p.run(checkpoint_strategy=CheckpointStrategy(every_n_rows=50), checkpoint_path=str(tmp_path / "ckpt"))
+    exports = sorted((tmp_path / "ckpt").iterdir())
+    assert len(exports) >= 2  # during the run, plus the final export
+    for export in exports:
+        manifest = json.loads((export / "manifest.json").read_text())
+        ds = Distiset.load_from_disk(export)["default"]["train"]
+        assert len(ds) == manifest["rows"] and ds["n"] == list(range(manifest["rows"]))
+        assert manifest["signature"] == p.aggregated_steps_signature
+    assert json.loads((exports[-1] / "manifest.json").read_text())["rows"] == 200
+
+
+def test_custom_strategy_decides_when_to_export(tmp_path: Path) -> None:
+    class Never(CheckpointStrategy):
+        def should_export(self, rows: int, seconds_since_last: float) -> bool:
+            return False
+
+    with Pipeline(name="never", cache_dir=tmp_path / "c") as p:
+        GenerateNumbers(count=50, batch_size=10) >> AddColumn()
+    p.run(checkpoint_strategy=Never(), checkpoint_path=str(tmp_path / "ckpt"))
+    assert len(list((tmp_path / "ckpt").iterdir())) == 1  # only the final export
+
+
+def test_push_to_hub_uploads_data_yaml_and_card(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import datasets
+    import huggingface_hub
+
+    calls: list[tuple[str, Any]] = []
+
+    class FakeApi:
+        def __init__(self, token: str | None = None) -> None:
+            calls.append(("token", token))
+
+        def create_repo(self, repo_id: str, **kw: Any) -> None:
+            calls.append(("create_repo", (repo_id, kw["private"])))
+
+        def upload_file(self, path_or_fileobj: bytes, path_in_repo: str, **kw: Any) -> None:
+            calls.append(("upload", (path_in_repo, path_or_fileobj.decode())))
+
+    def fake_push(self: datasets.Dataset, repo_id: str, config_name: str, split: str, **kw: Any) -> None:
+        calls.append(("data", (repo_id, config_name, split, len(self))))
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
+    monkeypatch.setattr(datasets.Dataset, "push_to_hub", fake_push)
+    d = two_leaves(tmp_path).run()
+    d.push_to_hub("me/data", private=True, token="hf_secret")
+    assert ("create_repo", ("me/data", True)) in calls
+    assert ("data", ("me/data", "double", "train", 50)) in calls
+    uploads = dict(c[1] for c in calls if c[0] == "upload")
+    assert "pipeline.yaml" in uploads and "README.md" in uploads
+    assert "hf_secret" not in uploads["README.md"] + uploads["pipeline.yaml"]
