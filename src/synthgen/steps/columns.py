@@ -191,7 +191,7 @@ def require(row: Row, column: str, step: str | None) -> Any:
         return row[column]
     except KeyError:
         raise StepError(
-            str(step), f"row has no column '{column}'{did_you_mean(column, row)} Row columns: {', '.join(row) or 'none'}"
+            str(step), f"row has no column '{column}'{did_you_mean(column, row) or '.'} Row columns: {', '.join(row) or 'none'}"
         ) from None
 
 

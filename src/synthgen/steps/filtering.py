@@ -130,25 +130,24 @@ class Condition:
         missing = [c for c in sorted(self.columns) if c not in row]
         if missing:
             raise _MissingColumn(f"condition {self.source!r} uses column '{missing[0]}' that the row lacks"
-                                 f"{did_you_mean(missing[0], row)} Row columns: {', '.join(row) or 'none'}")
+                                 f"{did_you_mean(missing[0], row) or '.'} Row columns: {', '.join(row) or 'none'}")
         # No builtins: the whitelist above is what makes this eval safe.
         return eval(self._code, {"__builtins__": {}, **SAFE_FUNCTIONS}, dict(row))
 
 
 def _check_tree(tree: ast.AST, source: str) -> set[str]:
     """Reject any construct outside the whitelist; return the column names the expression reads."""
-    calls = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
-    columns: set[str] = set()
-    for node in ast.walk(tree):
+    nodes = list(ast.walk(tree))
+    for node in nodes:
         if not isinstance(node, _ALLOWED_NODES):
             raise ConfigError(_forbidden(source, type(node).__name__, node))
+    calls = {id(node.func) for node in nodes if isinstance(node, ast.Call)}
+    for node in nodes:
         if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in SAFE_FUNCTIONS):
             raise ConfigError(_forbidden(source, f"call of {ast.unparse(node.func)}()", node))
         if isinstance(node, ast.Name) and node.id.startswith("__"):
             raise ConfigError(_forbidden(source, f"name {node.id}", node))
-        if isinstance(node, ast.Name) and id(node) not in calls:
-            columns.add(node.id)
-    return columns
+    return {node.id for node in nodes if isinstance(node, ast.Name) and id(node) not in calls}
 
 
 def _forbidden(source: str, construct: str, node: ast.AST) -> str:
