@@ -74,6 +74,17 @@ def _build_nested(value: Any) -> Any:
     return value
 
 
+def pickle_round_trip(obj: Any) -> Any:
+    """``obj`` pickled and unpickled, as on its way to a spawned worker; a clear failure if it cannot be."""
+    try:
+        return pickle.loads(pickle.dumps(obj))
+    except Exception as exc:  # any pickling error means the object cannot reach a worker
+        pytest.fail(
+            f"{type(obj).__name__} cannot be pickled ({type(exc).__name__}: {exc}): create live clients, "
+            "locks and engines in load() and keep them in pydantic PrivateAttr fields"
+        )
+
+
 def _make(factory: Callable[[], Any] | None, attribute: str, owner: type) -> Any:
     if factory is None:
         pytest.fail(f"{owner.__name__} must set `{attribute}` to a class or a zero-argument callable")
@@ -117,7 +128,7 @@ class StepContract:
 
     def test_is_picklable(self) -> None:
         step = self.make_step()
-        restored = pickle.loads(pickle.dumps(step))
+        restored = pickle_round_trip(step)
         assert type(restored) is type(step)
         assert restored.dump() == step.dump()
 
@@ -146,7 +157,7 @@ class StepContract:
         step = self.make_step()
         before = step_fingerprint(step)
         assert step_fingerprint(self.make_step()) == before
-        assert step_fingerprint(pickle.loads(pickle.dumps(step))) == before
+        assert step_fingerprint(pickle_round_trip(step)) == before
         self.run_process(step)
         assert step_fingerprint(step) == before, "processing a batch changed the step's fingerprint"
 
@@ -212,7 +223,7 @@ class LLMContract:
 
     def test_is_picklable(self) -> None:
         llm = self.make_llm()
-        restored = pickle.loads(pickle.dumps(llm))
+        restored = pickle_round_trip(llm)
         assert type(restored) is type(llm)
         assert restored.dump() == llm.dump()
 
