@@ -30,6 +30,23 @@ def test_hooks_fire_in_the_main_process_and_in_spawned_workers(probe, tmp_path: 
     assert all(e["pid"] != os.getpid() for e in written), "batch hooks must fire in the worker process"
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="the runner does not call synthgen_before_step_started yet (runner/worker.py should, after "
+    "step.load()); strict, so this fails once it does and the marker must go",
+)
+def test_before_step_started_fires_in_the_worker(probe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from synthgen.steps.loaders import LoadDataFromDicts
+
+    probe_step = get_registry().get_step("probe_step")
+    with Pipeline(name="started", cache_dir=tmp_path / "cache") as pipeline:
+        LoadDataFromDicts(name="load", data=[{"x": 1}]) >> probe_step(name="work")
+    pipeline.run()
+
+    started = [e for e in probe.events() if e["event"] == "before_step_started" and e["step"] == "work"]
+    assert started and all(e["pid"] != os.getpid() for e in started)
+
+
 def test_on_step_error_fires_in_the_main_process_with_the_failed_step(probe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from synthgen_probe import FailingStep  # type: ignore[import-not-found]
 

@@ -106,7 +106,7 @@ def synthgen_after_batch_written(step: _Step, batch: Any) -> None:
     Downstream steps may already read it; a failing hook does not undo the write.
 
     :param step: the step that produced the batch.
-    :param batch: the batch written (its sequence number, rows and store key).
+    :param batch: what was written: ``{"seq": <batch number>, "digest": <store object>, "rows": <count>}``.
     """
 
 
