@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from synthgen.errors import MissingDependencyError, StepError
+from synthgen.errors import ConfigError, MissingDependencyError, StepError
 from synthgen.steps.base import GlobalStep, Row, StepInput, StepOutput
 from synthgen.steps.columns import METADATA_KEY, require
 
@@ -64,7 +64,7 @@ class MinHashDedup(GlobalStep):
 
     Args:
         column: the text column.
-        threshold: the Jaccard similarity from which two texts are duplicates, in (0, 1].
+        threshold: the Jaccard similarity from which two texts are duplicates, in (0, 1).
         num_perm: permutations per MinHash; more is more accurate and slower.
         ngram_size: words per shingle.
         seed: the MinHash seed.
@@ -73,11 +73,13 @@ class MinHashDedup(GlobalStep):
 
     Raises:
         MissingDependencyError: at construction, when ``datasketch`` is not installed.
+        ConfigError: at construction, when ``threshold`` is too high for ``num_perm`` (LSH needs
+            two bands or more: 0.9 works with 128 permutations, 0.99 does not).
         StepError: when a text is neither a string nor ``None``.
     """
 
     column: str = "text"
-    threshold: float = Field(default=0.9, gt=0, le=1)
+    threshold: float = Field(default=0.9, gt=0, lt=1)
     num_perm: int = Field(default=128, ge=2)
     ngram_size: int = Field(default=3, ge=1)
     seed: int = 1
@@ -86,6 +88,15 @@ class MinHashDedup(GlobalStep):
     def _check_datasketch(self) -> MinHashDedup:
         if importlib.util.find_spec("datasketch") is None:
             raise MissingDependencyError("datasketch", "minhash_dedup", extra="dedup")
+        from datasketch import MinHashLSH
+
+        try:  # LSH needs at least two bands: a high threshold needs more permutations
+            MinHashLSH(threshold=self.threshold, num_perm=self.num_perm)
+        except ValueError as exc:
+            raise ConfigError(
+                f"MinHashDedup: threshold={self.threshold} with num_perm={self.num_perm} is not usable ({exc}): "
+                f"raise num_perm or lower threshold"
+            ) from None
         return self
 
     @property
