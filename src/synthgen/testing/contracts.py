@@ -34,7 +34,6 @@ from synthgen.plugins.registry import default_name
 from synthgen.steps.base import GeneratorStep, StepResources, _Step, normalize_columns
 
 Row = dict[str, Any]
-_DUMP_ONLY = ("type", "class")
 
 
 def secret_strings(model: Any) -> list[str]:
@@ -58,20 +57,20 @@ def assert_no_secrets(obj: Any, secrets: tuple[str, ...] | list[str]) -> None:
 
 
 def build_from_dump(dumped: dict[str, Any], kind: str = "step") -> Any:
-    """Build a step or LLM back from its ``dump()`` through the registry, as a config would.
+    """Build a step or LLM back from its ``dump()`` the way a config or ``pipeline.yaml`` is built.
 
-    Nested dicts whose ``type`` names a registered LLM backend (a task's ``llm``) are built too.
+    Raises:
+        AssertionError: the registered name in the dump does not lead back to a registered class
+            (the config builder would fall back to the recorded import path and hide that).
     """
+    from synthgen.config.build import build_llm, build_step
+
     registry = get_registry()
-    cls = registry.get_step(dumped["type"]) if kind == "step" else registry.get_llm(dumped["type"])
-    params = {key: _build_nested(value) for key, value in dumped.items() if key not in _DUMP_ONLY}
-    return cls(**params)
-
-
-def _build_nested(value: Any) -> Any:
-    if isinstance(value, dict) and value.get("type") in get_registry().llms:
-        return build_from_dump(value, kind="llm")
-    return value
+    entries = registry.steps if kind == "step" else registry.llms
+    assert dumped["type"] in entries, f"dump() records type '{dumped['type']}', which no plugin registered"
+    if kind == "step":
+        return build_step("contract", dumped)
+    return build_llm(dumped, "the LLM contract")
 
 
 def pickle_round_trip(obj: Any) -> Any:
@@ -137,9 +136,11 @@ class StepContract:
 
     def test_dump_round_trips_through_registry(self) -> None:
         step = self.make_step()
-        rebuilt = build_from_dump(step.dump())
+        dumped = step.dump()
+        assert get_registry().get_step(dumped["type"]) is type(step)
+        rebuilt = build_from_dump(dumped)
         assert type(rebuilt) is type(step)
-        assert rebuilt.dump() == step.dump()
+        assert rebuilt.dump() == dumped
 
     def test_process_yields_lists_of_rows_with_declared_outputs(self) -> None:
         step = self.make_step()
@@ -229,6 +230,8 @@ class LLMContract:
 
     def test_dump_round_trips_through_registry(self) -> None:
         llm = self.make_llm()
-        rebuilt = build_from_dump(llm.dump(), kind="llm")
+        dumped = llm.dump()
+        assert get_registry().get_llm(dumped["type"]) is type(llm)
+        rebuilt = build_from_dump(dumped, kind="llm")
+        assert rebuilt.dump() == dumped
         assert type(rebuilt) is type(llm)
-        assert rebuilt.dump() == llm.dump()
