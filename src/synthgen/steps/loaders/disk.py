@@ -9,6 +9,7 @@ from pydantic import Field, PrivateAttr
 from synthgen.errors import ConfigError
 from synthgen.steps.base import GeneratorStep, GeneratorStepOutput
 from synthgen.steps.loaders._batching import batches_with_last, dataset_rows
+from synthgen.steps.loaders.files import public_options
 
 _DATASET_MARK = "state.json"
 _DATASET_DICT_MARK = "dataset_dict.json"
@@ -40,7 +41,7 @@ class LoadDataFromDisk(GeneratorStep):
     config: str | None = None
     split: str | None = None
     is_distiset: bool | None = None
-    storage_options: dict[str, Any] = Field(default_factory=dict)
+    storage_options: dict[str, Any] = Field(default_factory=dict, repr=False)  # may hold credentials
 
     _dataset: Any = PrivateAttr(default=None)
 
@@ -58,6 +59,11 @@ class LoadDataFromDisk(GeneratorStep):
         folder = self._pick_config(fs, root)
         loaded = datasets.load_from_disk(_join(self.dataset_path, folder), storage_options=self.storage_options or None)
         self._dataset = self._pick_split(loaded)
+
+    def dump(self) -> dict[str, Any]:
+        dumped = super().dump()
+        dumped["storage_options"] = public_options(self.storage_options)
+        return dumped
 
     def unload(self) -> None:
         self._dataset = None

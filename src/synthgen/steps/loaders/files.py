@@ -42,7 +42,7 @@ class LoadDataFromFileSystem(GeneratorStep):
 
     data_files: str | Path | list[str | Path]
     filetype: Literal["jsonl", "json", "csv", "parquet"] | None = None
-    storage_options: dict[str, Any] = Field(default_factory=dict)
+    storage_options: dict[str, Any] = Field(default_factory=dict, repr=False)  # may hold credentials
     num_rows: int | None = Field(default=None, ge=0)
 
     _files: list[tuple[Any, str, str]] | None = PrivateAttr(default=None)
@@ -68,7 +68,7 @@ class LoadDataFromFileSystem(GeneratorStep):
 
     def dump(self) -> dict[str, Any]:
         dumped = super().dump()
-        dumped["storage_options"] = _public_options(self.storage_options)
+        dumped["storage_options"] = public_options(self.storage_options)
         return dumped
 
     # ---- helpers ---------------------------------------------------------------------------
@@ -106,6 +106,7 @@ class LoadDataFromFileSystem(GeneratorStep):
         return kind
 
 
-def _public_options(options: dict[str, Any]) -> dict[str, Any]:
+def public_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``storage_options`` without the entries that look like credentials (for dumps and fingerprints)."""
     return {k: v for k, v in options.items() if not any(word in k.lower() for word in _SECRET_OPTION_WORDS)}
 
