@@ -93,7 +93,10 @@ def table_to_rows(table: pa.Table) -> list[dict[str, Any]]:
     pickled = json.loads(meta.get(_PICKLED, b"[]"))
     if "__empty__" in table.column_names:
         return [{} for _ in range(table.num_rows)]
-    rows = table.to_pylist()
+    # Column-wise conversion then zip: several times faster than Table.to_pylist() for many rows.
+    names = table.column_names
+    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    rows = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
     for name in pickled:
         for row in rows:
             row[name] = pickle.loads(row[name])

@@ -53,7 +53,7 @@ class LocalExecutor:
         for replica in range(step.resources.replicas):
             proc = self._ctx.Process(
                 target=process_main, name=f"synthgen:{name}:{replica}", daemon=True,
-                args=(step, self._store_root, replica, self._tasks[name], self._results, None, self._log_level),
+                args=(step, self._store_root, replica, self._tasks[name], self._results, self._log_level),
             )
             with _visible_devices(gpu_ids[replica] if gpu_ids else None):
                 proc.start()
@@ -100,7 +100,7 @@ class LocalExecutor:
         for name in list(self._procs):
             if not force:
                 self.stop(name)
-        for name, procs in list(self._procs.items()):
+        for procs in list(self._procs.values()):
             for proc in procs:
                 if force:
                     proc.kill()

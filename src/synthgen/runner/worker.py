@@ -53,7 +53,7 @@ class Replica:
         for rows in inputs:
             apply_input_mappings(self.step, rows)
         out: list[dict[str, Any]] = []
-        for produced in self.step.process(*inputs):  # type: ignore[call-arg]
+        for produced in self.step.process(*inputs):  # type: ignore[attr-defined]
             out.extend(produced)
         apply_output_mappings(self.step, out)
         digest, n = self.store.put_rows(out)
@@ -61,19 +61,19 @@ class Replica:
         _fire("synthgen_after_batch_written", step=self.step, batch={"seq": task.seq, "digest": digest, "rows": n})
         return BatchDone(task.step, task.seq, digest, n, key=task.key)
 
-    def run_generator(self, task: BatchTask, emit: Emit, keys: Callable[[int], str]) -> None:
+    def run_generator(self, task: BatchTask, emit: Emit) -> None:
         assert isinstance(self.step, GeneratorStep)
         seq, offset = 0, 0
         for rows, last in self.step.process(offset=0):
             rows = list(rows)
             apply_output_mappings(self.step, rows)
             digest, n = self.store.put_rows(rows)
-            emit(BatchDone(task.step, seq, digest, n, last=last, key=keys(seq)))
+            emit(BatchDone(task.step, seq, digest, n, last=last))
             seq, offset = seq + 1, offset + n
             if last:
                 return
         digest, n = self.store.put_rows([])
-        emit(BatchDone(task.step, seq, digest, 0, last=True, key=keys(seq)))
+        emit(BatchDone(task.step, seq, digest, 0, last=True))
 
     def _read(self, segments: list[tuple[str, int, int]]) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
@@ -122,8 +122,7 @@ def _die_with_parent() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def process_main(step: _Step, store_root: str, replica: int, task_q: Any, result_q: Any,
-                 generator_keys: list[str] | None, log_level: str) -> None:
+def process_main(step: _Step, store_root: str, replica: int, task_q: Any, result_q: Any, log_level: str) -> None:
     """Entry point of a spawned worker process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides how Ctrl+C ends a run
     _die_with_parent()
@@ -140,21 +139,21 @@ def process_main(step: _Step, store_root: str, replica: int, task_q: Any, result
     threads = max(1, int(getattr(step, "max_batches_in_flight", 1) or 1))
     with ThreadPoolExecutor(threads) as pool:
         for _ in range(threads):
-            pool.submit(_serve, rep, task_q, result_q, generator_keys)
+            pool.submit(_serve, rep, task_q, result_q)
     try:
         step.unload()
     finally:
         result_q.put(ReplicaEvent(str(step.name), replica, "unloaded"))
 
 
-def _serve(rep: Replica, task_q: Any, result_q: Any, generator_keys: list[str] | None) -> None:
+def _serve(rep: Replica, task_q: Any, result_q: Any) -> None:
     while True:
         task = task_q.get()
         if task is None:
             return
         try:
             if task.generate:
-                rep.run_generator(task, result_q.put, lambda seq: f"{task.key}:{seq}")
+                rep.run_generator(task, result_q.put)
             else:
                 result_q.put(rep.run_batch(task))
         except BaseException as exc:

@@ -159,8 +159,9 @@ class _Step(BaseModel):
         params: dict[str, Any] = {n: getattr(self, n) for n in self.runtime_parameter_names()}
         for name in type(self).model_fields:
             value = getattr(self, name)
-            if hasattr(value, "runtime_parameters") and isinstance(value, BaseModel):
-                params[name] = value.runtime_parameters()
+            nested = getattr(value, "runtime_parameters", None)
+            if isinstance(value, BaseModel) and callable(nested):
+                params[name] = nested()
         return params
 
     def set_runtime_parameters(self, values: dict[str, Any]) -> None:
