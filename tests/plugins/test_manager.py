@@ -129,3 +129,16 @@ def test_a_fresh_process_rebuilds_the_manager_and_fires_hooks_there(probe) -> No
     (event,) = probe.events()
     assert event["event"] == "after_batch_written" and event["step"] == "w"
     assert event["pid"] != os.getpid()
+
+
+def test_a_plugin_that_fails_to_import_is_named_with_the_fix(probe, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    (probe.root / "synthgen_probe.py").write_text("raise ImportError('needs a package that is missing')\n")
+    with pytest.raises(RegistryError) as info:
+        get_plugin_manager()
+    assert str(info.value) == (
+        "plugin 'probe' (entry point group 'synthgen') failed to load: ImportError: needs a package that "
+        "is missing. Fix or uninstall its package, or skip it with SYNTHGEN_DISABLE_PLUGINS=probe"
+    )
+    monkeypatch.setenv("SYNTHGEN_DISABLE_PLUGINS", "probe")
+    reset_plugin_manager()
+    assert get_plugin_manager().get_plugin("probe") is None

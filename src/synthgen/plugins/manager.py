@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import importlib
 import os
+from importlib import metadata
 from typing import Any
 
 import pluggy
 
+from synthgen.errors import RegistryError
 from synthgen.plugins import hookspecs
 from synthgen.plugins.registry import Registrar, Registry
 
@@ -40,6 +42,9 @@ def get_plugin_manager() -> pluggy.PluginManager:
 
     Returns:
         The manager, built on the first call in each process and cached afterwards.
+
+    Raises:
+        RegistryError: an entry-point plugin failed to import (the message names it).
     """
     if _state.get("pid") != os.getpid():  # a forked child must not reuse its parent's manager
         _state.clear()
@@ -57,8 +62,31 @@ def _build_plugin_manager() -> pluggy.PluginManager:
     for module_name in BUILTIN_PLUGINS:
         if not pm.is_blocked(module_name):
             pm.register(importlib.import_module(module_name), name=module_name)
-    pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    _load_entry_points(pm)
     return pm
+
+
+def _load_entry_points(pm: pluggy.PluginManager) -> None:
+    try:
+        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    except Exception as exc:
+        name = _failing_entry_point(pm)
+        raise RegistryError(
+            f"plugin '{name}' (entry point group '{ENTRY_POINT_GROUP}') failed to load: "
+            f"{type(exc).__name__}: {exc}. Fix or uninstall its package, or skip it with "
+            f"{DISABLE_ENV}={name}"
+        ) from exc
+
+
+def _failing_entry_point(pm: pluggy.PluginManager) -> str:
+    # pluggy does not say which entry point raised; find it so the message can name the plugin.
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if pm.get_plugin(ep.name) is None and not pm.is_blocked(ep.name):
+            try:
+                ep.load()
+            except Exception:
+                return ep.name
+    return "unknown"
 
 
 def reset_plugin_manager() -> None:
