@@ -52,7 +52,8 @@ class Graph:
 
 
 def _node(name: str, step: _Step) -> Node:
-    batch = int(getattr(step, "batch_size", None) or getattr(step, "input_batch_size", 50))
+    batch_attr = "batch_size" if isinstance(step, GeneratorStep) else "input_batch_size"
+    batch = int(getattr(step, batch_attr, 50))
     required = tuple(c for c, req in step.input_columns().items() if req)
     return Node(
         name=name, kind=step_kind(step), type_name=type(step).registered_name(),
