@@ -60,16 +60,38 @@ def compose(overrides: Sequence[str] = (), config_name: str = "config") -> DictC
 def to_spec(cfg: DictConfig) -> dict[str, Any]:
     """The resolved pipeline of ``cfg`` as plain data, with the ``resources`` group applied.
 
+    A step's ``llm`` mapping without a ``type`` refines the ``llm`` group rather than replacing it,
+    so ``pipeline.steps.judge.llm={model: gpt-4o}`` puts only the judge on another model.
+
     Raises:
         ConfigError: an interpolation cannot be resolved (e.g. a missing bundled data file).
     """
     try:
         spec = OmegaConf.to_container(cfg.pipeline, resolve=True, throw_on_missing=True)
         resources = OmegaConf.to_container(cfg.resources, resolve=True)
+        group_llm = OmegaConf.to_container(cfg.llm, resolve=True)
     except OmegaConfBaseException as exc:
         cause = exc.__cause__ if isinstance(exc.__cause__, ConfigError) else None
         raise ConfigError(str(cause) if cause else f"invalid config: {_first_line(exc)}") from None
-    return apply_resources(cast("dict[str, Any]", spec), cast("dict[str, Any]", resources))
+    spec = refine_step_llms(cast("dict[str, Any]", spec), cast("dict[str, Any]", group_llm))
+    return apply_resources(spec, cast("dict[str, Any]", resources))
+
+
+def refine_step_llms(spec: dict[str, Any], group_llm: dict[str, Any]) -> dict[str, Any]:
+    """Merge each step's type-less ``llm`` mapping over the ``llm`` group (in place; returns ``spec``)."""
+    for params in (spec.get("steps") or {}).values():
+        for key, value in list(params.items()):
+            if (key == "llm" or key.endswith("_llm")) and isinstance(value, dict) and "type" not in value:
+                params[key] = _deep_merge(group_llm, value)
+    return spec
+
+
+def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in update.items():
+        both_dicts = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = _deep_merge(out[key], value) if both_dicts else value
+    return out
 
 
 def run_config(cfg: DictConfig, out_dir: Path) -> None:
