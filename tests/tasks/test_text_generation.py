@@ -1,0 +1,47 @@
+"""TextGeneration and ChatGeneration: prompts from templates, system prompts, conversations."""
+
+from __future__ import annotations
+
+import pytest
+
+from synthgen.errors import ConfigError, StepError
+from synthgen.tasks import ChatGeneration, TextGeneration
+from synthgen.testing import FakeLLM
+
+
+def test_template_renders_the_named_columns() -> None:
+    task = TextGeneration(llm=FakeLLM(), template="Q: {{ question }}\nContext: {{ context }}",
+                          columns=["question", "context"], system_prompt="Be brief.")
+    assert task.inputs == ["question", "context"]
+    assert task.format_input({"question": "why?", "context": "sky", "other": 1}) == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Q: why?\nContext: sky"},
+    ]
+
+
+def test_without_template_the_column_is_the_prompt() -> None:
+    assert TextGeneration(llm=FakeLLM()).format_input({"instruction": "hi"}) == [{"role": "user", "content": "hi"}]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"columns": ["a", "b"]}, r"columns \['a', 'b'\] need a `template`"),
+    ({"template": "{{ a "}, "invalid Jinja2 template"),
+])
+def test_bad_templates_are_config_errors(kwargs, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError, match=message):
+        TextGeneration(llm=FakeLLM(), **kwargs)
+
+
+def test_chat_generation_answers_the_conversation() -> None:
+    task = ChatGeneration(name="chat", llm=FakeLLM())
+    messages = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"},
+                {"role": "user", "content": "how are you?"}]
+    task.load()
+    [[row]] = list(task.process([{"messages": messages}]))
+    assert row["generation"].endswith("how are you?")
+    assert row["synthgen_metadata"]["raw_input_chat"] == messages
+
+
+def test_chat_generation_rejects_malformed_messages() -> None:
+    with pytest.raises(StepError, match="column 'messages' must be a list of"):
+        ChatGeneration(name="chat", llm=FakeLLM()).format_input({"messages": "hi"})
