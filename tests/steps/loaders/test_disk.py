@@ -95,3 +95,10 @@ def test_config_for_a_plain_dataset_is_rejected(tmp_path: Path) -> None:
     _ds().save_to_disk(str(tmp_path / "ds"))
     with pytest.raises(ConfigError, match="is a saved dataset, not a Distiset: drop config="):
         LoadDataFromDisk(dataset_path=str(tmp_path / "ds"), config="default").load()
+
+
+def test_dataset_path_accepts_a_path_object(tmp_path: Path) -> None:
+    _ds().save_to_disk(str(tmp_path / "ds"))
+    step = LoadDataFromDisk(dataset_path=tmp_path / "ds")
+    assert step.dataset_path == str(tmp_path / "ds")
+    assert _read(step) == [(ROWS, True)]

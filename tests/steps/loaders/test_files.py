@@ -164,3 +164,11 @@ def test_parquet_is_read_one_row_group_at_a_time(tmp_path: Path) -> None:
     batches.close()
     # The whole file decodes to ~8 MB of Arrow memory; one row group is ~0.2 MB.
     assert held < 2_000_000
+
+
+def test_path_objects_are_stored_as_strings(tmp_path: Path) -> None:
+    path = _write(tmp_path / "data.jsonl", "jsonl")
+    step = LoadDataFromFileSystem(data_files=[path])
+    assert step.data_files == [str(path)]
+    assert LoadDataFromFileSystem(data_files=path).dump()["data_files"] == str(path)
+    assert _read(step) == [(ROWS, True)]

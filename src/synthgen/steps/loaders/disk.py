@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, field_validator
 
 from synthgen.errors import ConfigError
 from synthgen.steps.base import GeneratorStep, GeneratorStepOutput
 from synthgen.steps.loaders._batching import batches_with_last, dataset_rows
-from synthgen.steps.loaders.files import public_options
+from synthgen.steps.loaders.files import as_str, public_options
 
 _DATASET_MARK = "state.json"
 _DATASET_DICT_MARK = "dataset_dict.json"
@@ -44,6 +44,11 @@ class LoadDataFromDisk(GeneratorStep):
     storage_options: dict[str, Any] = Field(default_factory=dict, repr=False)  # may hold credentials
 
     _dataset: Any = PrivateAttr(default=None)
+
+    @field_validator("dataset_path", mode="before")
+    @classmethod
+    def _path_as_string(cls, value: Any) -> Any:
+        return as_str(value)
 
     def columns_after(self, incoming: set[str] | None) -> set[str] | None:
         return None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import PurePath
 from typing import Any, Literal
 
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, field_validator
 
 from synthgen.errors import ConfigError
 from synthgen.steps.base import GeneratorStep, GeneratorStepOutput, Row
@@ -40,12 +40,18 @@ class LoadDataFromFileSystem(GeneratorStep):
         ConfigError: on load, when an entry matches no file, or the file type cannot be inferred.
     """
 
-    data_files: str | Path | list[str | Path]
+    data_files: str | list[str]
     filetype: Literal["jsonl", "json", "csv", "parquet"] | None = None
     storage_options: dict[str, Any] = Field(default_factory=dict, repr=False)  # may hold credentials
     num_rows: int | None = Field(default=None, ge=0)
 
     _files: list[tuple[Any, str, str]] | None = PrivateAttr(default=None)
+
+    @field_validator("data_files", mode="before")
+    @classmethod
+    def _paths_as_strings(cls, value: Any) -> Any:
+        # Plain strings keep pipeline.yaml and the fingerprint the same for Path("x") and "x".
+        return [str(v) for v in value] if isinstance(value, (list, tuple)) else as_str(value)
 
     def columns_after(self, incoming: set[str] | None) -> set[str] | None:
         return None
@@ -53,7 +59,7 @@ class LoadDataFromFileSystem(GeneratorStep):
     def load(self) -> None:
         """Resolve ``data_files`` into concrete files (fails early when one is missing)."""
         entries = self.data_files if isinstance(self.data_files, list) else [self.data_files]
-        files = [(fs, path) for entry in entries for fs, path in self._expand(str(entry))]
+        files = [(fs, path) for entry in entries for fs, path in self._expand(entry)]
         self._files = [(fs, path, self._filetype_of(path)) for fs, path in files]
 
     def unload(self) -> None:
@@ -104,6 +110,11 @@ class LoadDataFromFileSystem(GeneratorStep):
                 f"Set filetype= to one of {', '.join(FILETYPES)}"
             )
         return kind
+
+
+def as_str(value: Any) -> Any:
+    """A ``pathlib.Path`` as its string; anything else unchanged (pydantic validates it)."""
+    return str(value) if isinstance(value, PurePath) else value
 
 
 def public_options(options: dict[str, Any]) -> dict[str, Any]:
