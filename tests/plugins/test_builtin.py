@@ -46,3 +46,25 @@ def test_registered_name_matches_what_the_class_dumps(kind: str, name: str, path
 def test_no_builtin_name_is_registered_twice() -> None:
     names = [n for n, _ in (*STEPS, *TASKS)]
     assert len(names) == len(set(names))
+
+
+def test_resolving_every_builtin_imports_no_heavy_backend() -> None:
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import sys
+        from synthgen.plugins import get_registry
+        registry = get_registry()
+        for name in registry.steps:
+            registry.get_step(name)
+        for name in registry.llms:
+            registry.get_llm(name)
+        print(",".join(sorted({m.split(".")[0] for m in sys.modules}
+                              & {"torch", "vllm", "ray", "openai", "anthropic", "llama_cpp"})))
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"resolving built-in classes imported {result.stdout.strip()}"

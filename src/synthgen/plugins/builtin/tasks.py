@@ -8,9 +8,9 @@ from synthgen.plugins.registry import Registrar
 TASKS: tuple[tuple[str, str], ...] = (
     ("text_generation", "synthgen.tasks:TextGeneration"),
     ("chat_generation", "synthgen.tasks:ChatGeneration"),
-    ("ultra_feedback", "synthgen.tasks:UltraFeedback"),
-    ("self_instruct", "synthgen.tasks:SelfInstruct"),
-    ("evol_instruct", "synthgen.tasks:EvolInstruct"),
+    ("ultra_feedback", "synthgen.tasks.ultrafeedback:UltraFeedback"),
+    ("self_instruct", "synthgen.tasks.self_instruct:SelfInstruct"),
+    ("evol_instruct", "synthgen.tasks.evol_instruct:EvolInstruct"),
 )
 """(registered name, ``module:Class``) of every built-in task."""
 
