@@ -9,9 +9,11 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[dev]'
-	$(BIN)/python -m pip install -q -e plugins/synthgen-reverse -e plugins/synthgen-echo-llm 2>/dev/null || true
+PLUGINS := plugins/synthgen-reverse plugins/synthgen-echo-llm
+
+# The test environment installs the example plugins too: their discovery through entry points is tested.
+$(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS)) | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev,llamacpp]' $(addprefix -e ,$(PLUGINS))
 	touch $@
 
 $(RUN_STAMP): pyproject.toml | $(BIN)/python
@@ -31,3 +33,6 @@ test: $(STAMP) lint
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/overhead.py
+	$(BIN)/python benchmarks/cache.py
+	$(BIN)/python benchmarks/llm_throughput.py
+	$(BIN)/python benchmarks/startup.py
