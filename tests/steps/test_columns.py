@@ -150,3 +150,12 @@ def test_group_columns_output_columns_length_must_match() -> None:
 def test_group_columns_rejects_batches_of_different_sizes() -> None:
     with pytest.raises(StepError, match="different sizes"):
         _run(GroupColumns(columns=["g"]), [{"g": 1}], [])
+
+
+@pytest.mark.parametrize("make", [lambda: KeepColumns(columns=[]), lambda: ExpandColumns(columns=[]),
+                                  lambda: GroupColumns(columns=[])], ids=["keep", "expand", "group"])
+def test_column_steps_need_at_least_one_column(make) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="at least 1 item"):
+        make()

@@ -23,7 +23,7 @@ class KeepColumns(Step):
     Input columns: ``columns``. Output columns: exactly ``columns``.
     """
 
-    columns: list[str]
+    columns: list[str] = Field(min_length=1)
 
     @property
     def inputs(self) -> list[str]:
@@ -75,7 +75,7 @@ class ExpandColumns(Step):
         StepError: when a value is not a list, or expanded lists of one row differ in length.
     """
 
-    columns: dict[str, str]
+    columns: dict[str, str] = Field(min_length=1)
     split_statistics: bool = False
 
     @field_validator("columns", mode="before")
@@ -140,7 +140,7 @@ class GroupColumns(Step):
         StepError: when the predecessors' batches do not have the same number of rows.
     """
 
-    columns: list[str]
+    columns: list[str] = Field(min_length=1)
     # `output_columns` is also a method of every step, so the field takes that name only as an alias.
     output_columns_: list[str] | None = Field(default=None, alias="output_columns")
 

@@ -30,7 +30,7 @@ class DeduplicateExact(GlobalStep):
         StepError: when a row lacks one of ``columns``.
     """
 
-    columns: list[str] | None = None
+    columns: list[str] | None = Field(default=None, min_length=1)
 
     @property
     def inputs(self) -> list[str]:

@@ -172,3 +172,16 @@ def test_path_objects_are_stored_as_strings(tmp_path: Path) -> None:
     assert step.data_files == [str(path)]
     assert LoadDataFromFileSystem(data_files=path).dump()["data_files"] == str(path)
     assert _read(step) == [(ROWS, True)]
+
+
+def test_json_array_of_non_objects_is_rejected_naming_the_item(tmp_path: Path) -> None:
+    (tmp_path / "data.json").write_text('[{"a": 1}, 2]')
+    with pytest.raises(ConfigError, match="data.json item 1 is a int: expected an array of JSON objects"):
+        _read(LoadDataFromFileSystem(data_files=str(tmp_path / "data.json")))
+
+
+def test_csv_whose_types_change_after_the_first_block_names_the_file(tmp_path: Path) -> None:
+    lines = ["n"] + [str(i) for i in range(200_000)] + ["not-a-number"]
+    (tmp_path / "data.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match="cannot read CSV file .*data.csv: .*Convert it to jsonl or parquet"):
+        _read(LoadDataFromFileSystem(data_files=str(tmp_path / "data.csv"), batch_size=100_000))
