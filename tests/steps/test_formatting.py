@@ -87,8 +87,10 @@ def test_dpo_adds_models_and_system_prompt_when_present() -> None:
         {"instruction": "q", "generations": ["x", "y"], "ratings": [None, 3]},
         {"instruction": "q", "generations": None, "ratings": None},
         {"instruction": "q", "generations": ["x"], "ratings": [3]},
+        {"instruction": "q", "generations": None, "ratings": [1, 2]},
+        {"instruction": "q", "generations": ["x", "y"], "ratings": None},
     ],
-    ids=["one-rated", "failed-generation", "single-generation"],
+    ids=["one-rated", "failed-generation", "single-generation", "no-generations", "failed-judge"],
 )
 def test_dpo_keeps_rows_without_a_pair_with_none_pair_columns(row: dict) -> None:
     out = _one(FormatTextGenerationDPO(), {**row, "generation_models": ["m"]})
@@ -118,3 +120,10 @@ def test_dpo_columns_after_adds_model_columns_only_with_generation_models(incomi
 def test_dpo_required_inputs() -> None:
     required = [c for c, req in FormatTextGenerationDPO().input_columns().items() if req]
     assert required == ["instruction", "generations", "ratings"]
+
+
+def test_none_instruction_keeps_the_row_without_prompt_id_or_pair() -> None:
+    sft = _one(FormatTextGenerationSFT(), {"instruction": None, "generation": "a"})
+    assert (sft["prompt_id"], sft["messages"], sft["completion"]) == (None, None, "a")
+    dpo = _one(FormatTextGenerationDPO(), {"instruction": None, "generations": ["a", "b"], "ratings": [1, 2]})
+    assert (dpo["prompt_id"], dpo["chosen"], dpo["rejected"]) == (None, None, None)

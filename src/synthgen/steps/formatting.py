@@ -13,9 +13,12 @@ _PAIR_COLUMNS = ("chosen", "chosen_rating", "rejected", "rejected_rating")
 _MODEL_COLUMNS = ("chosen_model", "rejected_model")
 
 
-def prompt_id(prompt: str) -> str:
-    """SHA-256 hex digest of the prompt: the same prompt gets the same id in every dataset."""
-    return hashlib.sha256(prompt.encode("utf-8")).hexdigest()
+def prompt_id(prompt: str | None) -> str | None:
+    """SHA-256 hex digest of the prompt: the same prompt gets the same id in every dataset.
+
+    ``None`` for a missing prompt (an upstream generation that failed), so the row is kept.
+    """
+    return None if prompt is None else hashlib.sha256(prompt.encode("utf-8")).hexdigest()
 
 
 def prompt_messages(row: Row) -> list[Message]:
@@ -33,7 +36,8 @@ class FormatTextGenerationSFT(Step):
 
     Output columns: ``prompt`` (the instruction), ``prompt_id`` (its SHA-256), ``completion`` (the
     generation) and ``messages`` (system?, user and assistant chat messages; ``None`` when the
-    generation is ``None``, so failed generations are easy to filter out). Other columns pass through.
+    generation or the instruction is ``None``, so failed generations are easy to filter out). Other
+    columns pass through.
     """
 
     @property
@@ -51,7 +55,7 @@ class FormatTextGenerationSFT(Step):
     def _format(self, row: Row) -> Row:
         generation = row["generation"]
         messages = None
-        if generation is not None:
+        if generation is not None and row["instruction"] is not None:
             messages = [*prompt_messages(row), {"role": "assistant", "content": generation}]
         return {**row, "prompt": row["instruction"], "prompt_id": prompt_id(row["instruction"]),
                 "completion": generation, "messages": messages}
@@ -63,7 +67,8 @@ class FormatTextGenerationDPO(Step):
     ``chosen`` is the highest-rated generation and ``rejected`` the lowest-rated of the others,
     the first in order among equal ratings; ``None`` ratings are ignored. ``chosen`` and
     ``rejected`` are chat messages (system?, user, assistant), the format TRL expects. A row with
-    fewer than two rated generations is kept with the pair columns set to ``None``.
+    fewer than two rated generations (or a ``None`` instruction, generations or ratings) is kept
+    with the pair columns set to ``None``.
 
     Input columns: ``instruction``, ``generations``, ``ratings``; optional ``system_prompt`` and
     ``generation_models``.
@@ -98,23 +103,24 @@ class FormatTextGenerationDPO(Step):
             yield [self._format(row) for row in rows]
 
     def _format(self, row: Row) -> Row:
-        generations = row["generations"] or []
-        ratings = row["ratings"] or [None] * len(generations)
-        if len(ratings) != len(generations):
+        generations, ratings = row["generations"], row["ratings"]
+        if generations is not None and ratings is not None and len(ratings) != len(generations):
             raise StepError(str(self.name), f"row has {len(generations)} generations but {len(ratings)} ratings: "
                                             f"ratings must score each generation in order")
         out = {**row, "prompt": row["instruction"], "prompt_id": prompt_id(row["instruction"])}
-        pair = pick_pair(ratings)
+        # A failed upstream generation (None) keeps its row, without a pair.
+        usable = generations is not None and ratings is not None and row["instruction"] is not None
+        pair = pick_pair(ratings) if usable else None
         out.update(self._pair_columns(row, generations, ratings, pair))
         return out
 
-    def _pair_columns(self, row: Row, generations: list[Any], ratings: list[Any],
+    def _pair_columns(self, row: Row, generations: list[Any] | None, ratings: list[Any] | None,
                       pair: tuple[int, int] | None) -> Row:
         models = row.get("generation_models")
         columns: Row = dict.fromkeys(_PAIR_COLUMNS)
         if models is not None:
             columns.update(dict.fromkeys(_MODEL_COLUMNS))
-        if pair is None:
+        if pair is None or generations is None or ratings is None:
             return columns
         for side, index in zip(("chosen", "rejected"), pair, strict=True):
             columns[side] = [*prompt_messages(row), {"role": "assistant", "content": generations[index]}]
