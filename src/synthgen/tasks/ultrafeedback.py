@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field
+from pydantic import field_validator
 
 from synthgen.errors import ConfigError
 from synthgen.tasks._templates import load_template
 from synthgen.tasks.base import Task
 
-Aspect = Literal["helpfulness", "honesty", "instruction-following", "truthfulness", "overall-rating"]
 ASPECTS: tuple[str, ...] = ("helpfulness", "honesty", "instruction-following", "truthfulness", "overall-rating")
 
 # What the prompt ends with in text mode, so a base model continues straight into the first rating.
@@ -46,6 +45,9 @@ _HEADER = re.compile(r"^[ \t#*]*Output for Text[ \t]*(\d+)\b.*$", re.IGNORECASE 
 _RATING_LINE = re.compile(r"^[ \t*_-]*Rating[ \t*_]*:(.*)$", re.IGNORECASE | re.MULTILINE)
 _RATIONALE = re.compile(r"^[ \t*_-]*Rationale[ \t*_]*:(.*)", re.IGNORECASE | re.MULTILINE | re.DOTALL)
 _RATIONALE_END = re.compile(r"^[ \t]*(?:---+|#{1,3}[ \t]|[*_-]*Rating[ \t*_]*:)", re.IGNORECASE | re.MULTILINE)
+# A JSON answer, possibly in a ```json fence; the fence is dropped before decoding.
+_JSON_START = re.compile(r"^\s*(?:```(?:json)?\s*)?\{", re.IGNORECASE)
+_JSON_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
 # An integer, optionally "/5", not followed by a decimal part, more digits or another scale ("4/10").
 _RATING_VALUE = re.compile(r"^(\d+)(?:\s*/\s*5)?(?!\.?\d|\s*/)")
 
@@ -128,7 +130,7 @@ def parse_section(body: str) -> tuple[int | None, str | None]:
     rating_line = _RATING_LINE.search(body)
     rating = parse_rating(rating_line.group(1)) if rating_line else None
     rationale_match = _RATIONALE.search(body)
-    rationale = rationale_match.group(1).strip() if rationale_match else ""
+    rationale = rationale_match.group(1).lstrip("*_ \t").strip() if rationale_match else ""
     # A trailing "---", a "## ..." heading or a late "Rating:" line is not part of the rationale.
     rationale = _RATIONALE_END.split(rationale, maxsplit=1)[0].strip()
     return rating, rationale or None
@@ -140,15 +142,20 @@ def parse_text_output(text: str, num_generations: int) -> tuple[list[int | None]
     The prompt ends with :data:`PRIMER`; a model that continues it (``" 4\\nRationale: ..."``) rather than
     writing its own first header is read as if the primer were part of its answer.
     """
-    if not _has_section(text, 1):
+    if _continues_primer(text):
         text = PRIMER + text
     sections = split_sections(text)
     parsed = [parse_section(sections[i]) if i in sections else (None, None) for i in range(1, num_generations + 1)]
     return [rating for rating, _ in parsed], [rationale for _, rationale in parsed]
 
 
-def _has_section(text: str, number: int) -> bool:
-    return any(int(m.group(1)) == number for m in _HEADER.finditer(text))
+def _continues_primer(text: str) -> bool:
+    # A continuation starts with the rating value or goes straight on to the rationale; a chat preamble
+    # ("Sure! Here is my evaluation") does neither, and is dropped with the rest of the pre-header text.
+    lines = [line for line in text.strip().splitlines() if line.strip()][:2]
+    if not lines or _HEADER.match(lines[0]):
+        return False
+    return parse_rating(lines[0]) is not None or (len(lines) > 1 and _RATIONALE.match(lines[1]) is not None)
 
 
 def parse_structured_output(
@@ -160,7 +167,7 @@ def parse_structured_output(
     """
     if isinstance(answer, str):
         try:
-            answer = json.loads(answer)
+            answer = json.loads(_JSON_FENCE.sub("", answer.strip()))
         except json.JSONDecodeError:
             answer = {}
     if not isinstance(answer, dict):
@@ -187,7 +194,7 @@ def parse_output(
     """Parse any judge answer: ``None`` (the request failed), structured, or sectioned text."""
     if answer is None:
         return [None] * num_generations, [None] * num_generations
-    if isinstance(answer, dict) or answer.lstrip().startswith("{"):
+    if isinstance(answer, dict) or _JSON_START.match(answer):
         return parse_structured_output(answer, num_generations)
     return parse_text_output(answer, num_generations)
 
@@ -205,8 +212,14 @@ class UltraFeedback(Task):
     Outputs: ``ratings`` (int or None per response, same order), ``rationales``, ``model_name``.
     """
 
-    aspect: Aspect = "overall-rating"
-    use_structured_output: bool = Field(default=False)
+    aspect: str = "overall-rating"
+    use_structured_output: bool = False
+
+    @field_validator("aspect")
+    @classmethod
+    def _known_aspect(cls, aspect: str) -> str:
+        template_name(aspect)  # raises ConfigError listing the aspects
+        return aspect
 
     def model_post_init(self, __context: Any) -> None:
         super().model_post_init(__context)
