@@ -101,9 +101,11 @@ def test_callable_condition_and_its_dump_as_import_path() -> None:
     assert step.inputs == []
 
 
-def test_import_path_condition_round_trips_from_dump() -> None:
-    dumped = FilterRows(condition=is_even).dump()["condition"]
-    assert _keep(FilterRows(condition=dumped)) == [0, 2, 4]
+def test_import_path_condition_round_trips_from_dump_with_the_same_fingerprint() -> None:
+    step = FilterRows(condition=is_even)
+    rebuilt = FilterRows(condition=step.dump()["condition"])
+    assert _keep(rebuilt) == [0, 2, 4]
+    assert rebuilt.fingerprint_params() == step.fingerprint_params()
 
 
 def test_unimportable_path_is_a_config_error() -> None:

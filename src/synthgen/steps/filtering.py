@@ -94,9 +94,10 @@ class FilterRows(Step):
 
     def fingerprint_params(self) -> dict[str, Any]:
         params = super().fingerprint_params()
-        if callable(self.condition):
-            # Two lambdas share a dumped name; hash the code so editing one reruns the step.
-            params["condition_code"] = _code_hash(self.condition)
+        if callable(self.condition) or _IMPORT_PATH.match(self.condition):
+            # Two lambdas share a dumped name; hash the code so editing a function reruns the step.
+            # An import path hashes the same code, so a pipeline.yaml rebuild hits the same cache.
+            params["condition_code"] = _code_hash(_predicate_for(self.condition))
         return params
 
 
