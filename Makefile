@@ -25,7 +25,7 @@ run: $(RUN_STAMP)
 	$(BIN)/python -m synthgen
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks plugins
 	$(BIN)/mypy
 
 test: $(STAMP) lint

@@ -30,11 +30,6 @@ def test_hooks_fire_in_the_main_process_and_in_spawned_workers(probe, tmp_path: 
     assert all(e["pid"] != os.getpid() for e in written), "batch hooks must fire in the worker process"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the runner does not call synthgen_before_step_started yet (runner/worker.py should, after "
-    "step.load()); strict, so this fails once it does and the marker must go",
-)
 def test_before_step_started_fires_in_the_worker(probe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from synthgen.steps.loaders import LoadDataFromDicts
 

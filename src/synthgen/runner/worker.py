@@ -68,6 +68,7 @@ class Replica:
             rows = list(rows)
             apply_output_mappings(self.step, rows)
             digest, n = self.store.put_rows(rows)
+            _fire("synthgen_after_batch_written", step=self.step, batch={"seq": seq, "digest": digest, "rows": n})
             emit(BatchDone(task.step, seq, digest, n, last=last))
             seq, offset = seq + 1, offset + n
             if last:
@@ -135,6 +136,7 @@ def process_main(step: _Step, store_root: str, replica: int, task_q: Any, result
     except BaseException as exc:
         result_q.put(failed(BatchTask(str(step.name), -1, ""), exc))
         return
+    _fire("synthgen_before_step_started", step=step)
     result_q.put(ReplicaEvent(str(step.name), replica, "loaded"))
     threads = max(1, int(getattr(step, "max_batches_in_flight", 1) or 1))
     with ThreadPoolExecutor(threads) as pool:
