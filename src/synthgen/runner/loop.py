@@ -113,6 +113,8 @@ class Scheduler:
     def _fail(self, msg: BatchFailed) -> None:
         logger.error(f"step '{msg.step}' failed on batch {msg.seq}:\n{msg.traceback}")
         error = msg.error or RuntimeError(msg.traceback)
+        if isinstance(error, StepError):  # the step already named itself and the problem
+            raise error
         raise StepError(msg.step, f"{type(error).__name__}: {error}") from error
 
     def _drain_ready(self) -> None:
