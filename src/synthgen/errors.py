@@ -32,6 +32,10 @@ class StepError(SynthgenError):
     def __init__(self, step_name: str, message: str) -> None:
         super().__init__(f"step '{step_name}' failed: {message}")
         self.step_name = step_name
+        self._message = message
+
+    def __reduce__(self) -> tuple[object, ...]:  # crosses process boundaries from workers
+        return (type(self), (self.step_name, self._message))
 
 
 class PipelineInterrupted(SynthgenError):
@@ -46,10 +50,15 @@ class MissingDependencyError(SynthgenError):
     """An optional extra is not installed."""
 
     def __init__(self, package: str, backend: str, extra: str | None = None) -> None:
+        self._args = (package, backend, extra)
         extra = extra or backend
         super().__init__(
             f"Please install `{package}` to use the {backend} backend: pip install 'synthgen[{extra}]'"
         )
+
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), self._args)
 
 
 class LLMError(SynthgenError):
@@ -65,10 +74,15 @@ class OfflineBatchGenerationNotFinished(SynthgenError):
 
     def __init__(self, jobs_ids: Iterable[str] = (), message: str | None = None) -> None:
         self.jobs_ids = tuple(jobs_ids)
+        self._message = message
         super().__init__(
             message
             or f"offline batch jobs pending ({len(self.jobs_ids)}): run the same command again to collect them"
         )
+
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.jobs_ids, self._message))
 
 
 def did_you_mean(name: str, options: Iterable[str]) -> str:
