@@ -95,7 +95,7 @@ def _fire(hook_name: str, **kwargs: Any) -> None:
 def failed(task: BatchTask, exc: BaseException) -> BatchFailed:
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     try:
-        pickle.dumps(exc)
+        pickle.loads(pickle.dumps(exc))  # the main process must be able to rebuild it, too
         error: BaseException | None = exc
     except Exception:  # an unpicklable exception still reaches the user as its traceback
         error = None
