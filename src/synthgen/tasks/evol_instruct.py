@@ -188,7 +188,7 @@ class EvolInstruct(Task):
         error = (output.get("errors") or [None])[0]
         stats = {k: v[0] for k, v in output["statistics"].items()}
         columns, parse_error = self._parse(text, error, row)
-        return columns["evolved_instruction"], parse_error, text, stats
+        return columns.get("evolved_instruction"), parse_error, text, stats
 
     def _row_for(self, row: dict[str, Any], chain: _Chain) -> dict[str, Any]:
         rounds = chain.evolved + [None] * (self.num_evolutions - len(chain.evolved))
