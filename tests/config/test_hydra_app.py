@@ -58,3 +58,12 @@ def test_every_builtin_pipeline_builds_with_a_loader_named_load(pipeline: str) -
     from synthgen import plan
 
     plan.validate(built.graph())
+
+
+def test_step_parameters_can_be_added_without_a_plus_and_a_loader_swapped() -> None:
+    overrides = ["pipeline=text_generation", "pipeline.steps.generate.num_generations=2", "~pipeline.steps.load",
+                 "+pipeline.steps.load={type: load_data_from_hub, repo_id: org/name}"]
+    steps = to_spec(compose(overrides))["steps"]
+    assert steps["generate"]["num_generations"] == 2
+    assert {k: v for k, v in steps["load"].items() if k != "resources"} == {
+        "type": "load_data_from_hub", "repo_id": "org/name"}

@@ -110,3 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if code:
         sys.exit(code)
     return code
+
+
+if __name__ == "__main__":
+    main()

@@ -21,6 +21,9 @@ class LLMConf:
     generation_kwargs: dict[str, Any] = field(default_factory=dict)
     base_url: Optional[str] = None
     use_offline_batch_generation: Optional[bool] = None
+    # Only as an interpolation such as ${oc.env:MY_KEY}: Hydra records the unresolved text and
+    # pipeline.yaml never holds secrets, so the key itself is written nowhere.
+    api_key: Optional[str] = None
     # Backend-specific settings; None means "the backend's default".
     model_path: Optional[str] = None
     n_ctx: Optional[int] = None
@@ -106,4 +109,17 @@ def register_configs() -> None:
     store = ConfigStore.instance()
     store.store(name="base_config", node=Config)
     for group, schema in GROUP_SCHEMAS.items():
-        store.store(group=group, name=f"base_{group}", node=schema)
+        store.store(group=group, name=f"base_{group}", node=_open_steps(schema) if group == "pipeline" else schema)
+
+
+def _open_steps(schema: type) -> Any:
+    """The pipeline schema with ``steps`` open to new keys.
+
+    Step parameters are checked by the step classes themselves (with a did-you-mean), so
+    ``pipeline.steps.load.repo_id=...`` or replacing a whole step needs no ``+`` prefix.
+    """
+    from omegaconf import OmegaConf
+
+    node = OmegaConf.structured(schema)
+    OmegaConf.set_struct(node.steps, False)
+    return node

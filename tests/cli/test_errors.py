@@ -1,0 +1,96 @@
+"""Each user error is one clear message on stderr, no traceback, a non-zero exit, and no LLM request."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from synthgen.testing.servers.openai import OpenAITestServer
+from tests.cli.conftest import RunCli, server_llm
+
+TG = ["pipeline=text_generation", "num_rows=2"]
+
+HYDRA_CASES = [
+    ("unknown config group option", ["llm=nope"], "Could not find 'llm/nope'"),
+    ("unknown pipeline option", ["pipeline=ultrafeedbak"], "Could not find 'pipeline/ultrafeedbak'"),
+    ("typo in a key", [*TG, "llm.modle=x"], "Key 'modle' not in 'LLMConf'"),
+    ("wrong type", [*TG, "num_rows=many"], "Value 'many' of type 'str' could not be converted to Integer"),
+    ("bad override syntax", [*TG, "llm.model=[unclosed"], "no viable alternative at input '[unclosed'"),
+    ("unknown step type", [*TG, "pipeline.steps.generate.type=text_generaton"],
+     "error: unknown step type 'text_generaton' — did you mean 'text_generation'?"),
+    ("unknown llm backend", [*TG, "llm.type=opnai"], "error: unknown LLM backend 'opnai' — did you mean 'openai'?"),
+    ("missing required parameter", [*TG, "~pipeline.steps.generate.llm"],
+     "error: step 'generate' (text_generation): missing required parameter 'llm'"),
+    ("unknown step parameter", [*TG, "pipeline.steps.generate.num_generatons=2"],
+     "error: step 'generate' (text_generation): unknown parameter 'num_generatons' — did you mean 'num_generations'?"),
+    ("missing column", [*TG, "~pipeline.steps.load", "+pipeline.steps.load={type: load_data_from_dicts, data: [{prompt: x}]}"],
+     "error: step 'generate' needs input column(s) 'instruction' that no upstream step produces"),
+]
+
+
+@pytest.mark.parametrize(("case", "args", "expected"), HYDRA_CASES, ids=[c[0] for c in HYDRA_CASES])
+def test_hydra_front_door_errors(run_cli: RunCli, server: OpenAITestServer, case: str, args: list[str],
+                                 expected: str) -> None:
+    done = run_cli("synthgen", *server_llm(server), *args)
+    assert done.returncode != 0
+    assert expected in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert server.counters.requests == 0
+
+
+def write_pipeline(path: Path, steps: dict, connections: list) -> Path:
+    path.write_text(yaml.safe_dump({"pipeline": {"name": "bad", "steps": steps, "connections": connections}}))
+    return path
+
+
+def llm(server: OpenAITestServer) -> dict:
+    return {"type": "openai", "model": "test-model", "base_url": server.base_url}
+
+
+@pytest.fixture
+def cyclic(tmp_path: Path, server: OpenAITestServer) -> Path:
+    steps = {"load": {"type": "load_data_from_dicts", "data": [{"instruction": "x"}]},
+             "a": {"type": "text_generation", "llm": llm(server)},
+             "b": {"type": "keep_columns", "columns": ["instruction"]}}
+    edges = [{"from": "load", "to": "a"}, {"from": "a", "to": "b"}, {"from": "b", "to": "a"}]
+    return write_pipeline(tmp_path / "cyclic.yaml", steps, edges)
+
+
+@pytest.fixture
+def missing_column(tmp_path: Path, server: OpenAITestServer) -> Path:
+    steps = {"load": {"type": "load_data_from_dicts", "data": [{"prompt": "x"}]},
+             "gen": {"type": "text_generation", "llm": llm(server)}}
+    return write_pipeline(tmp_path / "missing.yaml", steps, [{"from": "load", "to": "gen"}])
+
+
+@pytest.mark.parametrize(
+    ("config", "extra", "expected"),
+    [
+        ("cyclic", [], "error: the pipeline has a cycle through steps a, b"),
+        ("missing_column", [], "error: step 'gen' needs input column(s) 'instruction' that no upstream step produces"),
+        ("missing_column", ["--param", "gen.temperature"], "error: bad --param 'gen.temperature'"),
+        ("missing_column", ["--param", "gne.x=1"], "error: --param 'gne.x=1' names unknown step 'gne'"),
+    ],
+)
+def test_pipeline_yaml_errors(run_cli: RunCli, server: OpenAITestServer, request: pytest.FixtureRequest,
+                              config: str, extra: list[str], expected: str) -> None:
+    path = request.getfixturevalue(config)
+    done = run_cli("synthgen.cli.main", "pipeline", "run", "--config", str(path), *extra)
+    assert done.returncode == 1
+    assert expected in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert server.counters.requests == 0
+
+
+def test_missing_config_file(run_cli: RunCli) -> None:
+    done = run_cli("synthgen.cli.main", "pipeline", "info", "--config", "nope.yaml")
+    assert done.returncode == 1
+    assert "error: pipeline config 'nope.yaml' does not exist" in done.stderr
+
+
+def test_debug_shows_the_traceback(run_cli: RunCli) -> None:
+    done = run_cli("synthgen", "pipeline=text_generation", "llm=fake", "llm.type=fak", SYNTHGEN_DEBUG="1")
+    assert done.returncode != 0
+    assert "Traceback" in done.stderr and "RegistryError" in done.stderr
