@@ -20,6 +20,7 @@ from synthgen.tasks.ultrafeedback import (
     UltraFeedback,
     parse_output,
     parse_rating,
+    render_answer,
     render_prompt,
 )
 
@@ -181,6 +182,15 @@ def test_any_answer_gives_exactly_one_rating_per_generation_each_valid_or_none(t
     ratings, rationales = parse_output(text, n)
     assert len(ratings) == len(rationales) == n
     assert all(r is None or r in {1, 2, 3, 4, 5} for r in ratings)
+
+
+@settings(max_examples=100, deadline=None)
+@given(ratings=st.lists(st.integers(min_value=1, max_value=5), max_size=6),
+       rationale=st.text(alphabet=st.characters(categories=("L", "N", "Zs"), include_characters=".,;:!?'\"()#*-"),
+                         max_size=40))
+def test_a_rendered_answer_parses_back_to_its_ratings(ratings: list[int], rationale: str) -> None:
+    rationales = [f"{rationale} ({i})" for i in range(len(ratings))]
+    assert parse_output(render_answer(ratings, rationales), len(ratings)) == (ratings, [r.strip() for r in rationales])
 
 
 # ---- the task ------------------------------------------------------------------------------------

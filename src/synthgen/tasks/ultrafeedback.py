@@ -44,7 +44,7 @@ ULTRAFEEDBACK_SCHEMA: dict[str, Any] = {
 _HEADER = re.compile(r"^[ \t#*]*Output for Text[ \t]*(\d+)\b.*$", re.IGNORECASE | re.MULTILINE)
 _RATING_LINE = re.compile(r"^[ \t*_-]*Rating[ \t*_]*:(.*)$", re.IGNORECASE | re.MULTILINE)
 _RATIONALE = re.compile(r"^[ \t*_-]*Rationale[ \t*_]*:(.*)", re.IGNORECASE | re.MULTILINE | re.DOTALL)
-_RATIONALE_END = re.compile(r"^[ \t]*(?:---+|#{1,3}[ \t]|[*_-]*Rating[ \t*_]*:)", re.IGNORECASE | re.MULTILINE)
+_RATIONALE_END = re.compile(r"\n[ \t]*(?:---+|#{1,3}[ \t]|[*_-]*Rating[ \t*_]*:)", re.IGNORECASE)
 # A JSON answer, possibly in a ```json fence; the fence is dropped before decoding.
 _JSON_START = re.compile(r"^\s*(?:```(?:json)?\s*)?\{", re.IGNORECASE)
 _JSON_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
@@ -130,7 +130,8 @@ def parse_section(body: str) -> tuple[int | None, str | None]:
     rating_line = _RATING_LINE.search(body)
     rating = parse_rating(rating_line.group(1)) if rating_line else None
     rationale_match = _RATIONALE.search(body)
-    rationale = rationale_match.group(1).lstrip("*_ \t").strip() if rationale_match else ""
+    # "**Rationale:** text": the closing bold marker is layout.
+    rationale = re.sub(r"^(?:\*\*|__)", "", rationale_match.group(1).strip()) if rationale_match else ""
     # A trailing "---", a "## ..." heading or a late "Rating:" line is not part of the rationale.
     rationale = _RATIONALE_END.split(rationale, maxsplit=1)[0].strip()
     return rating, rationale or None
@@ -197,6 +198,18 @@ def parse_output(
     if isinstance(answer, dict) or _JSON_START.match(answer):
         return parse_structured_output(answer, num_generations)
     return parse_text_output(answer, num_generations)
+
+
+def render_answer(ratings: list[int], rationales: list[str] | None = None) -> str:
+    """A well-formed judge answer in the section format (for test servers and fake LLMs).
+
+    :func:`parse_text_output` reads it back to ``ratings`` and ``rationales``.
+    """
+    rationales = rationales or [f"Rated {rating}." for rating in ratings]
+    return "\n\n".join(
+        f"#### Output for Text {i}\nRating: {rating}\nRationale: {rationale}"
+        for i, (rating, rationale) in enumerate(zip(ratings, rationales, strict=True), start=1)
+    )
 
 
 class UltraFeedback(Task):
