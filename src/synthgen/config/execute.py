@@ -81,7 +81,11 @@ def execute(
 
 
 def summarise(distiset: Mapping[str, Any], path: Path, seconds: float) -> RunReport:
-    """Rows per leaf, the distribution of ``ratings`` values and token counts, where present."""
+    """Rows per leaf, the distribution of ``ratings`` values and token counts, where present.
+
+    Leaves often share rows (a rated dataset and the DPO pairs made from it), so ratings and tokens
+    come from the leaf that has the most of them rather than a sum over leaves.
+    """
     report = RunReport(path=path, seconds=seconds)
     ratings: Counter[Any] = Counter()
     tokens: Counter[str] = Counter()
@@ -89,9 +93,9 @@ def summarise(distiset: Mapping[str, Any], path: Path, seconds: float) -> RunRep
         dataset = _first_split(splits)
         report.rows[leaf] = len(dataset)
         columns = list(getattr(dataset, "column_names", []) or [])
-        if "ratings" in columns:
-            ratings.update(_flatten(dataset["ratings"]))
-        tokens.update(_token_counts(dataset, columns))
+        leaf_ratings = Counter(_flatten(dataset["ratings"])) if "ratings" in columns else Counter()
+        ratings = max(ratings, leaf_ratings, key=lambda c: sum(c.values()))
+        tokens = max(tokens, _token_counts(dataset, columns), key=lambda c: sum(c.values()))
     report.ratings = {str(k): v for k, v in ratings.items()}
     report.tokens = dict(tokens)
     return report
@@ -128,8 +132,8 @@ def _token_counts(dataset: Any, columns: list[str]) -> Counter[str]:
 def _add_nested_tokens(value: Any, counts: Counter[str]) -> None:
     if isinstance(value, Mapping):
         for key, inner in value.items():
-            if str(key).endswith("_tokens") and isinstance(inner, int):
-                counts[str(key)] += inner
+            if str(key).endswith("_tokens") and isinstance(inner, (int, list)):
+                counts[str(key)] += sum(v for v in _flatten([inner]) if isinstance(v, int))
             else:
                 _add_nested_tokens(inner, counts)
     elif isinstance(value, list):
