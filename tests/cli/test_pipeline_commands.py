@@ -1,0 +1,47 @@
+"""``synthgen pipeline info`` and ``draw`` on a recorded pipeline.yaml (no run needed)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from synthgen import Pipeline
+from synthgen.steps.loaders import LoadDataFromDicts
+from synthgen.tasks.text_generation import TextGeneration
+from synthgen.testing.fake_llm import FakeLLM
+from tests.cli.conftest import RunCli
+
+
+@pytest.fixture
+def recorded(tmp_path: Path) -> Path:
+    with Pipeline(name="demo") as pipeline:
+        LoadDataFromDicts(name="load", data=[{"instruction": "hi"}]) >> TextGeneration(name="gen", llm=FakeLLM())
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(pipeline.dump()))
+    return path
+
+
+def test_info_lists_steps_connections_stages_and_runtime_parameters(run_cli: RunCli, recorded: Path) -> None:
+    done = run_cli("synthgen.cli.main", "pipeline", "info", "--config", str(recorded))
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "gen (text_generation)" in out and "load (load_data_from_dicts)" in out
+    assert "load -> gen" in out and "0: load, gen" in out
+    assert "llm.generation_kwargs" in out and "input_batch_size" in out
+
+
+def test_draw_writes_mermaid_to_stdout_and_file(run_cli: RunCli, recorded: Path, tmp_path: Path) -> None:
+    done = run_cli("synthgen.cli.main", "pipeline", "draw", "--config", str(recorded))
+    assert done.stdout.startswith("flowchart TD") and "s_load --> s_gen" in done.stdout
+    done = run_cli("synthgen.cli.main", "pipeline", "draw", "--config", str(recorded), "--output", "dag.mmd")
+    assert done.returncode == 0 and (tmp_path / "dag.mmd").read_text().startswith("flowchart TD")
+
+
+@pytest.mark.skipif(shutil.which("dot") is not None, reason="graphviz is installed, so PNG output works")
+def test_png_without_graphviz_is_a_clear_error(run_cli: RunCli, recorded: Path) -> None:
+    done = run_cli("synthgen.cli.main", "pipeline", "draw", "--config", str(recorded), "--output", "dag.png")
+    assert done.returncode == 1
+    assert "error: cannot write dag.png: PNG/SVG output needs graphviz's `dot`" in done.stderr
