@@ -45,3 +45,10 @@ def test_png_without_graphviz_is_a_clear_error(run_cli: RunCli, recorded: Path) 
     done = run_cli("synthgen.cli.main", "pipeline", "draw", "--config", str(recorded), "--output", "dag.png")
     assert done.returncode == 1
     assert "error: cannot write dag.png: PNG/SVG output needs graphviz's `dot`" in done.stderr
+
+
+def test_cache_ls_lists_a_finished_pipeline(run_cli: RunCli) -> None:
+    assert run_cli("synthgen", "pipeline=text_generation", "llm=fake", "num_rows=2").returncode == 0
+    done = run_cli("synthgen.cli.main", "cache", "ls")
+    assert done.returncode == 0, done.stderr
+    assert "text_generation" in done.stdout
