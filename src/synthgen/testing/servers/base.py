@@ -12,6 +12,7 @@ import hashlib
 import json
 import random
 import threading
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ class Counters:
     max_in_flight: int = 0
     faults: Counter[str] = field(default_factory=Counter)
     bodies: Counter[str] = field(default_factory=Counter)
+    first_request_at: float | None = None
+    last_answer_at: float | None = None
 
     @property
     def duplicates(self) -> int:
@@ -149,6 +152,7 @@ class TestServerBase:
         body = json.loads(raw) if raw and request.content_type == "application/json" else {}
         c = self.counters
         c.requests += 1
+        c.first_request_at = c.first_request_at or time.monotonic()
         c.in_flight += 1
         c.max_in_flight = max(c.max_in_flight, c.in_flight)
         try:
@@ -172,6 +176,7 @@ class TestServerBase:
         response = await handler(request, body)
         if response.status == 200 and request.method == "POST":
             self.counters.answered += 1
+            self.counters.last_answer_at = time.monotonic()
             # Clients may name each logical request (synthgen sends its cache key): two samples of one
             # prompt have the same body but are different requests.
             key = request.headers.get(REQUEST_KEY_HEADER) or hashlib.sha256(raw).hexdigest()
