@@ -41,7 +41,11 @@ def make_executor(runner: str, store: Store, log_level: str) -> Executor:
         from synthgen.runner.local import LocalExecutor
 
         return LocalExecutor(str(store.root), log_level)
-    raise ConfigError(f"unknown runner '{runner}': the runners are 'local' (the Ray executor is not available yet)")
+    if runner == "ray":
+        from synthgen.runner.ray_executor import RayExecutor
+
+        return RayExecutor(str(store.root), log_level)
+    raise ConfigError(f"unknown runner '{runner}': the runners are 'local' and 'ray'")
 
 
 def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_cache: bool = True,

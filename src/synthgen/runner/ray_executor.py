@@ -1,0 +1,302 @@
+"""The Ray executor: each step replica is a Ray actor wrapping :class:`~synthgen.runner.worker.Replica`.
+
+Same scheduling loop, same messages, same store as the local executor; only where a replica runs differs.
+Actors read their inputs from and write their outputs to the store at ``store_root`` (passed as a string),
+so on a multi-node cluster the cache root must be a filesystem every node mounts at the same path (NFS,
+a shared volume). Ray is imported lazily: ``import synthgen`` never imports it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from loguru import logger
+
+from synthgen.errors import MissingDependencyError, StepError
+from synthgen.runner.tasks import BatchFailed, BatchTask, ReplicaEvent
+from synthgen.steps.base import _Step
+
+MAX_TASK_ATTEMPTS = 3  # a batch whose actor died is retried on another replica at most this often
+
+
+def import_ray() -> Any:
+    """Import ray or explain how to install it.
+
+    Raises:
+        MissingDependencyError: ray is not installed.
+    """
+    try:
+        import ray
+    except ImportError as exc:
+        raise MissingDependencyError("ray", "ray") from exc
+    return ray
+
+
+def init_ray(address: str | None = None, num_cpus: int | None = None) -> Any:
+    """Connect to Ray unless this process already is: ``address`` (or ``RAY_ADDRESS``) joins a cluster,
+    none starts a local instance.
+
+    Args:
+        address: a Ray address (``auto``, ``ray://host:10001``, ``host:6379``); ``RAY_ADDRESS`` wins.
+        num_cpus: CPUs of a local instance (default: all of this machine's).
+
+    Returns:
+        The ray module.
+    """
+    ray = import_ray()
+    if not ray.is_initialized():
+        address = os.environ.get("RAY_ADDRESS") or address
+        if address:
+            ray.init(address=address, log_to_driver=True)
+        else:
+            ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, log_to_driver=True)
+    return ray
+
+
+class _ReplicaActor:
+    """Body of the Ray actor: one step replica. Load errors are kept and reported with the first batch
+    so the loop sees them as a failed batch, exactly like a local replica that fails to load."""
+
+    def __init__(self, step: _Step, store_root: str, replica: int, log_level: str) -> None:
+        from synthgen.logging import setup_logging
+        from synthgen.runner.worker import Replica, _fire
+
+        setup_logging(log_level)
+        self.step, self.replica = step, replica
+        self.load_error: BaseException | None = None
+        self.rep = Replica(step, store_root, replica)
+        try:
+            step.load()
+        except BaseException as exc:  # reported by ready() and every batch
+            self.load_error = exc
+            return
+        _fire("synthgen_before_step_started", step=step)
+
+    def ready(self) -> Any:
+        from synthgen.runner.worker import failed
+
+        if self.load_error is not None:
+            return failed(BatchTask(str(self.step.name), -1, ""), self.load_error)
+        return ReplicaEvent(str(self.step.name), self.replica, "loaded")
+
+    def run_batch(self, task: BatchTask) -> Any:
+        from synthgen.runner.worker import failed
+
+        if self.load_error is not None:
+            return failed(task, self.load_error)
+        try:
+            return self.rep.run_batch(task)
+        except BaseException as exc:
+            return failed(task, exc)
+
+    def run_generator(self, task: BatchTask) -> list[Any]:
+        """Run the whole generator; its batches come back as one list of BatchDone (digests, not rows)."""
+        from synthgen.runner.worker import failed
+
+        if self.load_error is not None:
+            return [failed(task, self.load_error)]
+        out: list[Any] = []
+        try:
+            self.rep.run_generator(task, out.append)
+        except BaseException as exc:
+            out.append(failed(task, exc))
+        return out
+
+    def unload(self) -> Any:
+        if self.load_error is None:
+            self.step.unload()
+        return ReplicaEvent(str(self.step.name), self.replica, "unloaded")
+
+
+@dataclass
+class _Replicas:
+    """The actors of one step and what each has in flight."""
+
+    actors: list[Any]
+    capacity: int
+    dead: set[int] = field(default_factory=set)
+    load: list[int] = field(default_factory=list)
+    queue: deque[tuple[BatchTask, int]] = field(default_factory=deque)
+    pgs: list[Any] = field(default_factory=list)
+    unloads: list[Any] = field(default_factory=list)
+
+    def pick(self) -> int | None:
+        """The least-loaded live replica with room, or None."""
+        alive = [i for i in range(len(self.actors)) if i not in self.dead and self.load[i] < self.capacity]
+        return min(alive, key=lambda i: self.load[i]) if alive else None
+
+
+def _actor_options(step: _Step, ray: Any) -> tuple[dict[str, Any], Any]:
+    """Ray options of one replica from StepResources; a placement group when the step's LLM shards over
+    exactly its ``gpus`` (vLLM tensor parallelism needs its GPUs on one node, together)."""
+    res = step.resources
+    opts: dict[str, Any] = {
+        # like local processes, a replica that declares no CPUs does not reserve one: a load stage may
+        # hold more replicas than the cluster has cores, and reserving would deadlock it
+        "num_cpus": res.cpus if res.cpus is not None else 0,
+        "max_concurrency": max(1, int(getattr(step, "max_batches_in_flight", 1) or 1)),
+        "max_restarts": 1,
+        "max_task_retries": 0,  # the executor retries a dead actor's batch itself, on another replica
+    }
+    if res.memory:
+        opts["memory"] = res.memory
+    gpus = res.gpus or 0
+    llm = getattr(step, "llm", None)
+    if gpus > 1 and getattr(llm, "tensor_parallel_size", None) == gpus:
+        from ray.util.placement_group import placement_group
+        from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+        pg = placement_group([{"GPU": gpus, "CPU": max(1, opts["num_cpus"])}], strategy="STRICT_PACK")
+        opts["scheduling_strategy"] = PlacementGroupSchedulingStrategy(pg, placement_group_capture_child_tasks=True)
+        opts["num_gpus"] = gpus
+        return opts, pg
+    if gpus:
+        opts["num_gpus"] = gpus
+    return opts, None
+
+
+class RayExecutor:
+    """Runs step replicas as Ray actors; the loop's tasks become actor calls and ``poll`` waits on them."""
+
+    name = "ray"
+
+    def __init__(self, store_root: str, log_level: str, address: str | None = None,
+                 num_cpus: int | None = None) -> None:
+        self._ray = init_ray(address, num_cpus)
+        self._store_root = store_root
+        self._log_level = log_level
+        self._steps: dict[str, _Replicas] = {}
+        self._refs: dict[Any, tuple[str, int, BatchTask | None, int]] = {}  # ref -> step, replica, task, attempt
+
+    def start(self, step: _Step, gpu_ids: list[list[int]] | None) -> None:
+        """Start the step's replicas as actors (Ray assigns GPUs; the local GPU plan is not used)."""
+        ray = self._ray
+        name = str(step.name)
+        actor_cls = ray.remote(_ReplicaActor)
+        actors, pgs = [], []
+        for replica in range(step.resources.replicas):
+            opts, pg = _actor_options(step, ray)
+            if pg is not None:
+                pgs.append(pg)
+            actor = actor_cls.options(name=None, **opts).remote(step, self._store_root, replica, self._log_level)
+            actors.append(actor)
+            self._refs[actor.ready.remote()] = (name, replica, None, 0)
+        capacity = max(1, int(getattr(step, "max_batches_in_flight", 1) or 1))
+        self._steps[name] = _Replicas(actors, capacity, load=[0] * len(actors), pgs=pgs)
+
+    def submit(self, task: BatchTask, attempt: int = 0) -> None:
+        reps = self._steps[task.step]
+        idx = reps.pick()
+        if idx is None:
+            reps.queue.append((task, attempt))
+            return
+        reps.load[idx] += 1
+        actor = reps.actors[idx]
+        ref = actor.run_generator.remote(task) if task.generate else actor.run_batch.remote(task)
+        self._refs[ref] = (task.step, idx, task, attempt)
+
+    def poll(self, timeout: float) -> list[Any]:
+        if not self._refs:
+            time.sleep(timeout)
+            return []
+        ray = self._ray
+        ready, _ = ray.wait(list(self._refs), num_returns=1, timeout=timeout)
+        if ready:
+            ready, _ = ray.wait(list(self._refs), num_returns=len(self._refs), timeout=0)
+        out: list[Any] = []
+        for ref in ready:
+            out.extend(self._collect(ref))
+        for name in list(self._steps):
+            self._drain_queue(name)
+        return out
+
+    def _collect(self, ref: Any) -> list[Any]:
+        ray = self._ray
+        step, idx, task, attempt = self._refs.pop(ref)
+        reps = self._steps.get(step)
+        if reps is not None and task is not None:
+            reps.load[idx] -= 1
+        try:
+            result = ray.get(ref)
+        except ray.exceptions.RayActorError as exc:
+            return self._actor_died(step, idx, task, attempt, exc)
+        except ray.exceptions.RayError as exc:
+            return [BatchFailed(step, task.seq if task else -1, None, str(exc))]
+        return result if isinstance(result, list) else [result]
+
+    def _actor_died(self, step: str, idx: int, task: BatchTask | None, attempt: int, exc: Exception) -> list[Any]:
+        reps = self._steps.get(step)
+        if reps is None:  # stopped meanwhile
+            return []
+        reps.dead.add(idx)
+        logger.warning(f"step '{step}' replica {idx} died ({type(exc).__name__}); "
+                       f"{'retrying its batch' if task else 'no batch lost'}")
+        if task is None:
+            return []
+        if attempt + 1 >= MAX_TASK_ATTEMPTS or len(reps.dead) == len(reps.actors):
+            return [BatchFailed(step, task.seq, None, f"replica {idx} of '{step}' died: {exc}")]
+        self.submit(task, attempt + 1)
+        return []
+
+    def _drain_queue(self, name: str) -> None:
+        reps = self._steps[name]
+        while reps.queue and reps.pick() is not None:
+            task, attempt = reps.queue.popleft()
+            self.submit(task, attempt)
+
+    def stop(self, step_name: str) -> None:
+        """Ask every live replica of a step to unload (the end of its load stage)."""
+        reps = self._steps.get(step_name)
+        if reps is None:
+            return
+        reps.unloads = [a.unload.remote() for i, a in enumerate(reps.actors) if i not in reps.dead]
+
+    def join(self, step_name: str, timeout: float = 60.0) -> None:
+        """Wait for the unloads, then kill the actors and free their placement groups (and GPUs)."""
+        reps = self._steps.pop(step_name, None)
+        if reps is None:
+            return
+        ray = self._ray
+        if reps.unloads:
+            _, pending = ray.wait(reps.unloads, num_returns=len(reps.unloads), timeout=timeout)
+            if pending:
+                logger.warning(f"{len(pending)} replica(s) of '{step_name}' did not unload in {timeout}s; killing")
+        self._kill(step_name, reps)
+
+    def _kill(self, step_name: str, reps: _Replicas) -> None:
+        ray = self._ray
+        for actor in reps.actors:
+            try:
+                ray.kill(actor, no_restart=True)
+            except Exception:  # already gone
+                pass
+        for pg in reps.pgs:
+            from ray.util.placement_group import remove_placement_group
+
+            remove_placement_group(pg)
+        for ref in [r for r, v in self._refs.items() if v[0] == step_name]:
+            del self._refs[ref]
+
+    def check_alive(self) -> None:
+        """A step all of whose replicas died stops the run."""
+        for name, reps in self._steps.items():
+            if reps.actors and len(reps.dead) == len(reps.actors):
+                raise StepError(name, f"all {len(reps.actors)} Ray actor(s) died; "
+                                      f"rerun the pipeline to resume from the cache")
+
+    def running(self, step_name: str) -> bool:
+        return step_name in self._steps
+
+    def shutdown(self, force: bool = False) -> None:
+        """Kill every actor; without ``force`` let them unload first. Ray itself stays up for reuse."""
+        for name in list(self._steps):
+            if not force:
+                self.stop(name)
+                self.join(name, timeout=30)
+            else:
+                self._kill(name, self._steps.pop(name))
+        self._refs.clear()

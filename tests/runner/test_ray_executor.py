@@ -1,0 +1,87 @@
+"""The Ray executor gives the local runner's rows, order and cache hits, on a local Ray instance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ray = pytest.importorskip("ray", reason="ray is not installed: pip install 'synthgen[ray]'")
+
+from synthgen import Pipeline, StepResources  # noqa: E402
+from synthgen.errors import StepError  # noqa: E402
+from synthgen.llms import OpenAILLM  # noqa: E402
+from synthgen.ray import RayPipeline  # noqa: E402
+from synthgen.steps.loaders.dicts import LoadDataFromDicts  # noqa: E402
+from synthgen.tasks import TextGeneration  # noqa: E402
+from synthgen.testing.steps import FailOn, GenerateNumbers, batches_run  # noqa: E402
+
+from .pipelines import chain  # noqa: E402
+
+pytestmark = [pytest.mark.ray, pytest.mark.timeout(120)]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray() -> Iterator[None]:
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def rows(distiset: Any) -> list[dict[str, Any]]:
+    return distiset["default"]["train"].to_list()
+
+
+def test_cpu_pipeline_gives_local_rows_and_order(tmp_path: Path) -> None:
+    local = rows(chain(str(tmp_path / "local"), replicas=2).run())
+    on_ray = rows(chain(str(tmp_path / "ray"), replicas=2).run(runner="ray"))
+    assert on_ray == local
+    assert [r["n"] for r in on_ray] == list(range(200))
+
+
+def test_finished_on_ray_reruns_from_cache_locally(tmp_path: Path) -> None:
+    counts = tmp_path / "counts"
+    counts.mkdir()
+    first = rows(chain(str(tmp_path), count_dir=str(counts)).run(runner="ray"))
+    before = {s: batches_run(counts, s) for s in ("a", "b", "total", "c")}
+    assert before["a"] > 0
+    assert rows(chain(str(tmp_path), count_dir=str(counts)).run()) == first
+    assert {s: batches_run(counts, s) for s in ("a", "b", "total", "c")} == before
+
+
+def test_finished_locally_reruns_from_cache_on_ray(tmp_path: Path) -> None:
+    counts = tmp_path / "counts"
+    counts.mkdir()
+    first = rows(chain(str(tmp_path), count_dir=str(counts)).run())
+    before = {s: batches_run(counts, s) for s in ("a", "b", "total", "c")}
+    assert rows(chain(str(tmp_path), count_dir=str(counts)).run(runner="ray")) == first
+    assert {s: batches_run(counts, s) for s in ("a", "b", "total", "c")} == before
+
+
+def test_step_error_raises_step_error(tmp_path: Path) -> None:
+    with RayPipeline(name="boom", cache_dir=tmp_path) as p:
+        GenerateNumbers(count=100, batch_size=10) >> FailOn(name="explodes", value=42,
+                                                            resources=StepResources(replicas=2))
+    with pytest.raises(StepError, match="step 'explodes' failed: ValueError: boom at n=42"):
+        p.run()
+
+
+def _llm_pipeline(cache_dir: Path, base_url: str) -> Pipeline:
+    with Pipeline(name="llm", cache_dir=cache_dir) as p:
+        data = LoadDataFromDicts(data=[{"instruction": f"say {i}"} for i in range(40)], batch_size=10)
+        gen = TextGeneration(name="gen", llm=OpenAILLM(model="m", base_url=base_url, api_key="k"),
+                             input_batch_size=8, resources=StepResources(replicas=2))
+        data >> gen
+    return p
+
+
+def test_llm_pipeline_against_test_server_gives_local_output(tmp_path: Path, openai_server: Any) -> None:
+    local = rows(_llm_pipeline(tmp_path / "local", openai_server.base_url).run())
+    on_ray = rows(_llm_pipeline(tmp_path / "ray", openai_server.base_url).run(runner="ray"))
+    assert on_ray == local
+    assert [r["instruction"] for r in on_ray] == [f"say {i}" for i in range(40)]
+    assert all(r["generation"] for r in on_ray)
