@@ -18,7 +18,7 @@ class RayPipeline(Pipeline):
     pipeline's ``cache_dir`` must be a path every node mounts (see docs/ray.md).
     """
 
-    def run(self, *args: Any, runner: str = "ray", **kwargs: Any) -> Distiset:  # type: ignore[override]
+    def run(self, *args: Any, **kwargs: Any) -> Distiset:  # type: ignore[override]
         """Run on Ray (see :meth:`Pipeline.run`; ``runner="local"`` still runs locally).
 
         Returns:
@@ -27,4 +27,5 @@ class RayPipeline(Pipeline):
         Raises:
             MissingDependencyError: ray is not installed.
         """
-        return super().run(*args, runner=runner, **kwargs)
+        kwargs.setdefault("runner", "ray")
+        return super().run(*args, **kwargs)
