@@ -16,9 +16,6 @@ def only(paths: list[Path]) -> Path:
     return paths[0]
 
 
-# Slow (minutes on 2 cores): each CLI run against the OpenAI test server takes far longer than the
-# fake LLM's few seconds; see the report to the lead.
-@pytest.mark.slow
 def test_run_records_pipeline_yaml_and_reruns_from_the_cache(run_cli: RunCli, server: OpenAITestServer,
                                                              tmp_path: Path) -> None:
     done = run_cli("synthgen.cli.main", "run", "pipeline=text_generation", *server_llm(server), "num_rows=3")
@@ -44,7 +41,6 @@ def test_run_records_pipeline_yaml_and_reruns_from_the_cache(run_cli: RunCli, se
     assert changed_yaml["pipeline"]["steps"]["generate"]["llm"]["generation_kwargs"]["temperature"] == 0.1
 
 
-@pytest.mark.slow
 def test_multirun_jobs_get_their_own_folders_and_share_the_cache(run_cli: RunCli, server: OpenAITestServer,
                                                                  tmp_path: Path) -> None:
     args = ["-m", "pipeline=text_generation", *server_llm(server), "num_rows=2"]

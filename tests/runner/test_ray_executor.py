@@ -79,20 +79,12 @@ def _llm_pipeline(cache_dir: Path, base_url: str) -> Pipeline:
     return p
 
 
-def test_llm_pipeline_against_test_server_gives_in_process_output(tmp_path: Path, openai_server: Any) -> None:
-    # The reference is the task run in this process on the same batches: the local runner's LLM run
-    # currently waits 60 s per replica on unload (reported to the lead), too slow for this suite.
+def test_llm_pipeline_against_test_server_gives_the_local_runners_output(tmp_path: Path, openai_server: Any) -> None:
     on_ray = rows(_llm_pipeline(tmp_path / "ray", openai_server.base_url).run(runner="ray"))
-    task = _llm_pipeline(tmp_path / "ref", openai_server.base_url).steps["gen"]
-    task.load()
-    try:
-        instructions = [{"instruction": f"say {i}"} for i in range(40)]
-        expected = [row for start in range(0, 40, 8)
-                    for batch in task.process(instructions[start:start + 8]) for row in batch]  # type: ignore[attr-defined]
-    finally:
-        task.unload()
-    assert on_ray == expected
+    local = rows(_llm_pipeline(tmp_path / "local", openai_server.base_url).run())
+    assert on_ray == local
     assert [r["instruction"] for r in on_ray] == [f"say {i}" for i in range(40)]
+    assert [r["generation"] for r in on_ray] == [f"Echo: say {i}" for i in range(40)]
 
 
 def test_resume_after_driver_killed(tmp_path: Path) -> None:

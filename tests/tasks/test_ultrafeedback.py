@@ -266,8 +266,6 @@ def test_aspect_and_structured_output_change_the_fingerprint() -> None:
 
 # ---- end to end ------------------------------------------------------------------------------------
 
-# slow: an OpenAILLM worker currently lingers ~60 s after unload before the runner terminates it.
-@pytest.mark.slow
 def test_a_pipeline_rates_rows_through_a_server_and_reruns_from_the_cache(openai_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
 
     def judge(body: dict[str, Any]) -> str:

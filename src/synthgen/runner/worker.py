@@ -152,6 +152,9 @@ def _serve(rep: Replica, task_q: Any, result_q: Any) -> None:
     while True:
         task = task_q.get()
         if task is None:
+            # One stop message per replica, but a replica serves from several threads: pass it on so
+            # every thread ends and the replica unloads, instead of lingering until it is killed.
+            task_q.put(None)
             return
         try:
             if task.generate:
