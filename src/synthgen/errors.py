@@ -56,7 +56,6 @@ class MissingDependencyError(SynthgenError):
             f"Please install `{package}` to use the {backend} backend: pip install 'synthgen[{extra}]'"
         )
 
-
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), self._args)
 
@@ -72,17 +71,17 @@ class BudgetExceeded(SynthgenError):
 class OfflineBatchGenerationNotFinished(SynthgenError):
     """Offline batch jobs were submitted or are still running; rerun the same command to collect them."""
 
-    def __init__(self, jobs_ids: Iterable[str] = (), message: str | None = None) -> None:
+    def __init__(self, jobs_ids: Iterable[str] = (), message: str | None = None, step_name: str | None = None) -> None:
         self.jobs_ids = tuple(jobs_ids)
         self._message = message
+        self.step_name = step_name
         super().__init__(
             message
             or f"offline batch jobs pending ({len(self.jobs_ids)}): run the same command again to collect them"
         )
 
-
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.jobs_ids, self._message))
+        return (type(self), (self.jobs_ids, self._message, self.step_name))
 
 
 def did_you_mean(name: str, options: Iterable[str]) -> str:

@@ -26,6 +26,8 @@ _PICKLED = b"synthgen.pickled_columns"
 
 
 _ACTIVE: Store | None = None
+SHARED_DIRS = frozenset({"objects", "batches", "requests", "offline"})
+"""Folders of the cache root shared by every pipeline; no pipeline may be named like one."""
 
 
 def set_active_store(store: Store | None) -> None:
@@ -45,15 +47,19 @@ def default_cache_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "synthgen" / "pipelines"
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a reader sees the whole file or nothing (tmp, fsync, rename)."""
+def write_atomic(path: Path, data: bytes, sync: bool = True) -> None:
+    """Write ``data`` to ``path`` so that a reader sees the whole file or nothing (tmp, fsync, rename).
+
+    ``sync=False`` skips the per-file fsync for bulk writes that end with one ``os.sync()``.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if sync:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -123,6 +129,10 @@ class Store:
 
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = Path(root).expanduser() if root is not None else default_cache_dir()
+        # use_cache=False: LLM answers from earlier runs are not read (they are sent and paid for again),
+        # but one answer per request within this run still is.
+        self.fresh_requests = False
+        self.refreshed: set[str] = set()
 
     # ---- objects ---------------------------------------------------------------------------
     def _object_path(self, digest: str) -> Path:
@@ -183,6 +193,13 @@ class Store:
     def put_record(self, kind: str, key: str, value: Any) -> None:
         write_atomic(self._record_path(kind, key), json.dumps(value, ensure_ascii=False).encode())
 
+    def put_records(self, kind: str, values: dict[str, Any]) -> None:
+        """Write many records with one ``os.sync()`` instead of an fsync each (50,000 batch results)."""
+        for key, value in values.items():
+            write_atomic(self._record_path(kind, key), json.dumps(value, ensure_ascii=False).encode(), sync=False)
+        if values:
+            os.sync()
+
     def get_record(self, kind: str, key: str) -> Any | None:
         """The record, or ``None`` when absent or unreadable (a damaged record is recomputed)."""
         path = self._record_path(kind, key)
@@ -196,4 +213,14 @@ class Store:
             return None
 
     def pipeline_dir(self, name: str, signature: str) -> Path:
+        """``<root>/<name>/<signature>``.
+
+        Raises:
+            CacheError: ``name`` is one of the shared folders, or is not a plain folder name.
+        """
+        if name in SHARED_DIRS or not name or "/" in name or name.startswith("."):
+            raise CacheError(
+                f"pipeline name '{name}' cannot name a cache folder (reserved: {', '.join(sorted(SHARED_DIRS))}; "
+                "no '/' or leading '.'): choose another name"
+            )
         return self.root / name / signature

@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     plugins = sub.add_parser("plugins", help="list plugins, their versions and what each registers")
     plugins.set_defaults(handler=_plugins)
     _add_cache_parser(sub)
+    _add_batch_parser(sub)
     return parser
 
 
@@ -60,6 +61,26 @@ def _add_cache_parser(sub: argparse._SubParsersAction) -> None:
             action.add_argument("name", nargs="?", default=None, help="pipeline name (default: everything)")
         action.add_argument("--cache-dir", default=None, help="cache root (default: $SYNTHGEN_CACHE_DIR)")
         action.set_defaults(handler=_cache)
+
+
+def _add_batch_parser(sub: argparse._SubParsersAction) -> None:
+    batch = sub.add_parser("batch", help="status or cancel a pending pipeline's offline batch jobs")
+    actions = batch.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, help_text in (("status", "show each pending job's state"),
+                            ("cancel", "cancel the pending jobs (a rerun collects what they finished)")):
+        action = actions.add_parser(name, help=help_text)
+        action.add_argument("target", help="a pipeline name or the pipeline.yaml in its cache folder")
+        action.add_argument("--cache-dir", default=None, help="cache root (default: $SYNTHGEN_CACHE_DIR)")
+        action.set_defaults(handler=_batch_handler(name))
+
+
+def _batch_handler(action: str) -> Handler:
+    def handler(args: argparse.Namespace) -> int:
+        from synthgen.cli import batch_commands
+
+        return int(getattr(batch_commands, action)(args))
+
+    return handler
 
 
 def _pipeline_handler(action: str) -> Handler:

@@ -21,6 +21,8 @@ class LLMConf:
     generation_kwargs: dict[str, Any] = field(default_factory=dict)
     base_url: Optional[str] = None
     use_offline_batch_generation: Optional[bool] = None
+    offline_batch_generation_block_until_done: Optional[float] = None
+    resubmit_failed: Optional[bool] = None
     # Only as an interpolation such as ${oc.env:MY_KEY}: Hydra records the unresolved text and
     # pipeline.yaml never holds secrets, so the key itself is written nowhere.
     api_key: Optional[str] = None

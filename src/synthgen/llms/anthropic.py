@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from synthgen.llms.api import APILLM
 from synthgen.llms.params import anthropic_params
 from synthgen.llms.requests import Request, Result
+
+if TYPE_CHECKING:
+    from synthgen.llms.offline import BatchAPI
 
 _TOOL = "structured_output"
 
@@ -34,18 +37,33 @@ class AnthropicLLM(APILLM):
         return AsyncAnthropic(api_key=key, base_url=self.base_url, timeout=self.timeout, max_retries=0)
 
     async def _send(self, request: Request) -> Result:
-        system, messages = split_system(request.input)
-        kwargs = anthropic_params(request.params)
-        if system:
-            kwargs["system"] = system
-        if request.schema is not None:
-            kwargs["tools"] = [{"name": _TOOL, "description": "Return the answer in this structure.",
-                                "input_schema": request.schema}]
-            kwargs["tool_choice"] = {"type": "tool", "name": _TOOL}
-        response = await self._client.messages.create(model=self.model, messages=messages,
-            extra_headers={"X-Synthgen-Request-Key": request.key}, **kwargs)
-        return Result(_text_of(response.content), input_tokens=response.usage.input_tokens or 0,
-                      output_tokens=response.usage.output_tokens or 0)
+        response = await self._client.messages.create(
+            **message_params(self.model, request), extra_headers={"X-Synthgen-Request-Key": request.key})
+        return message_result(response)
+
+    def _batch_api(self) -> BatchAPI:
+        from synthgen.llms.anthropic_batch import AnthropicBatchAPI
+
+        return AnthropicBatchAPI(self.model, self._client, self.offline_batch_max_requests, self.offline_batch_max_bytes)
+
+
+def message_params(model: str, request: Request) -> dict[str, Any]:
+    """The Messages API parameters of a request, the same online and in a message batch."""
+    system, messages = split_system(request.input)
+    params: dict[str, Any] = {"model": model, "messages": messages, **anthropic_params(request.params)}
+    if system:
+        params["system"] = system
+    if request.schema is not None:
+        params["tools"] = [{"name": _TOOL, "description": "Return the answer in this structure.",
+                            "input_schema": request.schema}]
+        params["tool_choice"] = {"type": "tool", "name": _TOOL}
+    return params
+
+
+def message_result(message: Any) -> Result:
+    """A Messages API response (an SDK object) as a :class:`Result`."""
+    return Result(_text_of(message.content), input_tokens=message.usage.input_tokens or 0,
+                  output_tokens=message.usage.output_tokens or 0)
 
 
 def split_system(input: Any) -> tuple[str | None, list[dict[str, Any]]]:

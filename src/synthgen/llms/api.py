@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any, ClassVar
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, Field, PrivateAttr, SecretStr
@@ -15,8 +16,12 @@ from synthgen.llms.engine import EngineSettings, Failure, RequestEngine
 from synthgen.llms.requests import GenerateOutput, LLMInput, Request, Result, group_results, make_request
 from synthgen.llms.structured import schema_of
 from synthgen.steps.base import RuntimeParameter
-from synthgen.store import active_store
+from synthgen.store import Store, active_store
 
+if TYPE_CHECKING:
+    from synthgen.llms.offline import BatchAPI, OfflineBatches
+
+T = TypeVar("T")
 _RETRYABLE_STATUS = {408, 409, 425, 429}
 
 
@@ -33,6 +38,13 @@ class APILLM(LLM):
         timeout: seconds per request.
         max_tokens_budget: stop the run once this many tokens (input+output) were used.
         circuit_breaker_threshold: consecutive failed requests that stop the step.
+        use_offline_batch_generation: send the step's requests as provider batch jobs (about half price,
+            minutes to 24 h): the first run submits them and ends as pending, a later run collects them.
+        offline_batch_generation_block_until_done: poll the jobs at this interval (seconds) until they
+            end instead of ending the run as pending.
+        resubmit_failed: submit again the requests that failed or expired inside an ended job.
+        offline_batch_max_requests / offline_batch_max_bytes: split jobs below the platform's limits.
+        jobs_ids: the batch jobs this LLM submitted or waits on (set by synthgen, for information).
     """
 
     api_key_env: ClassVar[str] = ""
@@ -47,6 +59,12 @@ class APILLM(LLM):
     timeout: RuntimeParameter[float] = Field(default=120.0, gt=0)
     max_tokens_budget: RuntimeParameter[int | None] = Field(default=None, ge=1)
     circuit_breaker_threshold: int = Field(default=10, ge=1)
+    use_offline_batch_generation: bool = False
+    offline_batch_generation_block_until_done: RuntimeParameter[float | None] = Field(default=None, gt=0)
+    resubmit_failed: bool = False
+    offline_batch_max_requests: int | None = Field(default=None, ge=1)
+    offline_batch_max_bytes: int | None = Field(default=None, ge=1)
+    jobs_ids: tuple[str, ...] | None = None
 
     _engine: RequestEngine | None = PrivateAttr(default=None)
     _client: Any = PrivateAttr(default=None)
@@ -123,7 +141,41 @@ class APILLM(LLM):
     def _run_requests(self, requests: list[Request]) -> list[Result]:
         if self._engine is None:
             raise LLMError(f"{self.type_name} LLM '{self.model}' is not loaded: call load() before generate()")
+        if self.use_offline_batch_generation:
+            return self._offline_batches(active_store() or Store()).collect(requests)
         return self._engine.run(requests, active_store())
+
+    # ---- offline batch generation ------------------------------------------------------------
+    def _offline_batches(self, store: Store) -> OfflineBatches:
+        from synthgen.llms.offline import Ledger, OfflineBatches, OfflineSettings
+
+        settings = OfflineSettings(self.offline_batch_generation_block_until_done, self.resubmit_failed,
+                                   self.max_retries)
+        return OfflineBatches(self._batch_api(), self._on_loop, f"{self.type_name} LLM '{self.model}'",
+                              Ledger(store, self.cache_identity()), settings, self._classify_redacted,
+                              on_jobs=self._record_jobs)
+
+    def _record_jobs(self, jobs_ids: tuple[str, ...]) -> None:
+        self.jobs_ids = jobs_ids or None
+
+    def _on_loop(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self._engine is None or self._engine.loop is None:
+            raise LLMError(f"{self.type_name} LLM '{self.model}' is not loaded: call load() first")
+        return asyncio.run_coroutine_threadsafe(coro, self._engine.loop).result()
+
+    def _batch_api(self) -> BatchAPI:
+        raise LLMError(f"the {self.type_name} backend has no offline batch API: set use_offline_batch_generation=False")
+
+    def offline_batch_jobs_status(self, jobs_ids: list[str]) -> dict[str, str]:
+        """Each job's state (``"in_progress, 3/10 done"``); the LLM must be loaded."""
+        api = self._batch_api()
+        return {job: self._on_loop(api.status(job)).summary for job in jobs_ids}
+
+    def cancel_offline_batch_jobs(self, jobs_ids: list[str]) -> None:
+        """Ask the provider to cancel these jobs; a rerun then collects what they finished."""
+        api = self._batch_api()
+        for job in jobs_ids:
+            self._on_loop(api.cancel(job))
 
     async def agenerate(
         self,
@@ -145,6 +197,9 @@ class APILLM(LLM):
         """
         if self._engine is None or self._engine.loop is None:
             raise LLMError(f"{self.type_name} LLM '{self.model}' is not loaded: call load() first")
+        if self.use_offline_batch_generation:
+            raise LLMError(f"{self.type_name} LLM '{self.model}' uses offline batch generation: call generate(), "
+                           "which submits and collects batch jobs, instead of agenerate()")
         params = {**self.generation_kwargs, **generation_kwargs}
         schema = schema_of(structured_output)
         requests = [make_request(self.cache_identity(), input, params, schema, i) for i in range(num_generations)]

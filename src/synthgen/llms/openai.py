@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from synthgen.llms.api import APILLM
 from synthgen.llms.params import openai_params
 from synthgen.llms.requests import Request, Result
+
+if TYPE_CHECKING:
+    from synthgen.llms.offline import BatchAPI
 
 
 class OpenAILLM(APILLM):
@@ -29,18 +32,40 @@ class OpenAILLM(APILLM):
         return AsyncOpenAI(api_key=key, base_url=self.base_url, timeout=self.timeout, max_retries=0)
 
     async def _send(self, request: Request) -> Result:
-        messages = request.input if isinstance(request.input, list) else [{"role": "user", "content": request.input}]
-        kwargs = openai_params(request.params)
-        if request.schema is not None:
-            kwargs["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": str(request.schema.get("title", "output")), "schema": request.schema},
-            }
-        response = await self._client.chat.completions.create(model=self.model, messages=messages,
-            extra_headers={"X-Synthgen-Request-Key": request.key}, **kwargs)
-        usage = response.usage
-        return Result(
-            response.choices[0].message.content if response.choices else None,
-            input_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-            output_tokens=getattr(usage, "completion_tokens", 0) or 0,
-        )
+        response = await self._client.chat.completions.create(
+            **chat_kwargs(self.model, request), extra_headers={"X-Synthgen-Request-Key": request.key})
+        return completion_result(response.model_dump())
+
+    def _batch_api(self) -> BatchAPI:
+        from synthgen.llms.openai_batch import OpenAIBatchAPI
+
+        return OpenAIBatchAPI(self.model, self._client, self.offline_batch_max_requests, self.offline_batch_max_bytes)
+
+
+def chat_kwargs(model: str, request: Request) -> dict[str, Any]:
+    """``chat.completions.create`` arguments; names OpenAI does not know travel in ``extra_body``."""
+    messages = request.input if isinstance(request.input, list) else [{"role": "user", "content": request.input}]
+    kwargs: dict[str, Any] = {"model": model, "messages": messages, **openai_params(request.params)}
+    if request.schema is not None:
+        kwargs["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": str(request.schema.get("title", "output")), "schema": request.schema},
+        }
+    return kwargs
+
+
+def chat_body(model: str, request: Request) -> dict[str, Any]:
+    """The request body on the wire (what a batch file line holds): ``extra_body`` merged in."""
+    kwargs = chat_kwargs(model, request)
+    return {**kwargs.pop("extra_body", {}), **kwargs}
+
+
+def completion_result(data: dict[str, Any]) -> Result:
+    """A chat completion (as plain data) as a :class:`Result`."""
+    choices = data.get("choices") or []
+    usage = data.get("usage") or {}
+    return Result(
+        choices[0]["message"].get("content") if choices else None,
+        input_tokens=usage.get("prompt_tokens") or 0,
+        output_tokens=usage.get("completion_tokens") or 0,
+    )

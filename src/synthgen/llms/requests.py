@@ -59,7 +59,7 @@ def make_request(identity: dict[str, Any], input: LLMInput, params: dict[str, An
 
 def cached_result(store: Store | None, request: Request) -> Result | None:
     """The stored answer to ``request``, or ``None`` (no store outside a run: no caching)."""
-    if store is None:
+    if store is None or (store.fresh_requests and request.key not in store.refreshed):
         return None
     record = store.get_record(REQUESTS_KIND, request.key)
     if not isinstance(record, dict) or record.get("text") is None:
@@ -72,6 +72,16 @@ def store_result(store: Store | None, request: Request, result: Result) -> None:
     """Record a successful answer as soon as it arrives; failures are not cached (they are retried)."""
     if store is not None and result.text is not None and not result.cached:
         store.put_record(REQUESTS_KIND, request.key, result.record())
+        if store.fresh_requests:
+            store.refreshed.add(request.key)
+
+
+def store_results(store: Store, results: dict[str, Result]) -> None:
+    """Record many answers at once (the results of an offline batch job), keyed by request key."""
+    answered = {key: r.record() for key, r in results.items() if r.text is not None}
+    store.put_records(REQUESTS_KIND, answered)
+    if store.fresh_requests:
+        store.refreshed.update(answered)
 
 
 def group_results(results: list[Result], num_inputs: int, num_generations: int) -> list[GenerateOutput]:

@@ -14,12 +14,17 @@ from typing import Any
 import yaml
 
 from synthgen.errors import CacheError
-from synthgen.store import Store, default_cache_dir
+from synthgen.store import SHARED_DIRS, Store, default_cache_dir
 
-_SHARED = {"objects", "batches", "requests"}
+_SHARED = SHARED_DIRS
 
 
-def _root(cache_dir: str | Path | None) -> Path:
+def cache_root(cache_dir: str | Path | None) -> Path:
+    """The cache root to inspect.
+
+    Raises:
+        CacheError: there is no cache there yet.
+    """
     root = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
     if not root.is_dir():
         raise CacheError(f"no cache at {root}: run a pipeline first, or pass --cache-dir / set SYNTHGEN_CACHE_DIR")
@@ -45,7 +50,7 @@ def _human(n: float) -> str:
 
 def ls(cache_dir: str | Path | None = None) -> str:
     """One line per cached pipeline run: name, signature, size, last run, finished or not."""
-    root = _root(cache_dir)
+    root = cache_root(cache_dir)
     lines = [f"{'pipeline':<28} {'signature':<14} {'size':>9}  {'last run':<17} state"]
     for pdir in _pipeline_dirs(root):
         state = _json(pdir / "batch_manager.json")
@@ -64,7 +69,12 @@ def _json(path: Path) -> dict[str, Any]:
         return {}
 
 
-def _find_pipeline_dir(target: str, root: Path) -> Path:
+def find_pipeline_dir(target: str, root: Path) -> Path:
+    """The folder of a pipeline named ``target`` (its latest run) or of the pipeline.yaml at ``target``.
+
+    Raises:
+        CacheError: no such pipeline in the cache.
+    """
     path = Path(target).expanduser()
     if path.is_file() and path.suffix in (".yaml", ".yml"):
         spec = yaml.safe_load(path.read_text()) or {}
@@ -83,8 +93,8 @@ def _find_pipeline_dir(target: str, root: Path) -> Path:
 
 def explain(target: str, cache_dir: str | Path | None = None) -> str:
     """For the last run against the one before it: per step, hit or miss and why."""
-    root = _root(cache_dir)
-    pdir = _find_pipeline_dir(target, root)
+    root = cache_root(cache_dir)
+    pdir = find_pipeline_dir(target, root)
     runs = sorted((pdir / "runs").glob("*.json")) if (pdir / "runs").is_dir() else []
     if not runs:
         raise CacheError(f"pipeline folder {pdir} records no finished run yet: run it, then explain")
@@ -134,7 +144,7 @@ def _changed(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> str:
 
 def gc(cache_dir: str | Path | None = None) -> str:
     """Remove objects and batch records that no cached pipeline refers to."""
-    root = _root(cache_dir)
+    root = cache_root(cache_dir)
     live: set[str] = set()
     for pdir in _pipeline_dirs(root):
         for f in (pdir / "batch_manager_steps").glob("*.json"):
@@ -156,7 +166,7 @@ def gc(cache_dir: str | Path | None = None) -> str:
 
 def clear(name: str | None = None, cache_dir: str | Path | None = None) -> str:
     """Remove one pipeline's folders (``name``) or the whole cache (no name)."""
-    root = _root(cache_dir)
+    root = cache_root(cache_dir)
     if name is None:
         shutil.rmtree(root)
         return f"removed the whole cache at {root}"

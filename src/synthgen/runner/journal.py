@@ -22,6 +22,7 @@ from synthgen.errors import CacheError
 from synthgen.store import Store, write_atomic
 
 ROWS_PER_FILE = 100_000
+OFFLINE_JOBS = "offline_batch_jobs.json"
 
 
 @contextmanager
@@ -75,6 +76,21 @@ class Journal:
         for name, objs in outputs.items():
             record = {"params": steps.get(name, {}), "summary": summary.get(name, {}), "outputs": objs}
             write_atomic(self.pdir / "batch_manager_steps" / f"{name}.json", json.dumps(record).encode())
+
+    def offline_jobs(self) -> dict[str, list[str]]:
+        """Pending offline batch job ids per step, as the last pending run left them."""
+        try:
+            return dict(json.loads((self.pdir / OFFLINE_JOBS).read_text()))
+        except (FileNotFoundError, ValueError):
+            return {}
+
+    def record_offline_jobs(self, step: str, jobs_ids: tuple[str, ...]) -> None:
+        jobs = {**self.offline_jobs(), step: list(jobs_ids)}
+        write_atomic(self.pdir / OFFLINE_JOBS, json.dumps(jobs, indent=1).encode())
+
+    def clear_offline_jobs(self) -> None:
+        """A finished run collected every job: nothing is pending any more."""
+        (self.pdir / OFFLINE_JOBS).unlink(missing_ok=True)
 
     def record_run(self, dump: dict[str, Any], fingerprints: dict[str, str], summary: dict[str, Any],
                    forced: set[str]) -> None:

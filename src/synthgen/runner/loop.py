@@ -11,12 +11,13 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from loguru import logger
 
 from synthgen import plan
-from synthgen.errors import PipelineInterrupted, StepError
+from synthgen.errors import OfflineBatchGenerationNotFinished, PipelineInterrupted, StepError
 from synthgen.runner.progress import Progress
 from synthgen.runner.tasks import BatchDone, BatchFailed, BatchTask, ReplicaEvent, Segment
 from synthgen.store import Store
@@ -74,6 +75,7 @@ class Scheduler:
         self.stopping = False
         self.on_tick: Any = None
         self.elapsed = 0.0
+        self.stop_file: Path | None = None  # created by interrupt(): steps waiting inside a batch see it
 
     # ---- stages ----------------------------------------------------------------------------
     def run_stage(self, stage: list[str]) -> None:
@@ -111,8 +113,10 @@ class Scheduler:
             logger.debug(f"{msg.step} replica {msg.replica} {msg.event}")
 
     def _fail(self, msg: BatchFailed) -> None:
-        logger.error(f"step '{msg.step}' failed on batch {msg.seq}:\n{msg.traceback}")
         error = msg.error or RuntimeError(msg.traceback)
+        if isinstance(error, OfflineBatchGenerationNotFinished):  # pending jobs, not a failure
+            raise OfflineBatchGenerationNotFinished(error.jobs_ids, f"step '{msg.step}': {error}", msg.step)
+        logger.error(f"step '{msg.step}' failed on batch {msg.seq}:\n{msg.traceback}")
         if isinstance(error, StepError):  # the step already named itself and the problem
             raise error
         raise StepError(msg.step, f"{type(error).__name__}: {error}") from error
@@ -189,7 +193,8 @@ class Scheduler:
 
     def _submit(self, st: StepState, inputs: list[list[Segment]]) -> None:
         key = plan.batch_key(st.node.fingerprint, inputs)
-        self._dispatch(BatchTask(st.node.name, st.next_seq, key, inputs))
+        self._dispatch(BatchTask(st.node.name, st.next_seq, key, inputs, fresh=st.node.name in self.forced,
+                                 stop_file=str(self.stop_file or "")))
         st.next_seq += 1
 
     def _dispatch(self, task: BatchTask) -> None:
@@ -215,6 +220,8 @@ class Scheduler:
     def interrupt(self) -> None:
         """First Ctrl+C: form no new batches; in-flight ones finish and are written."""
         self.stopping = True
+        if self.stop_file is not None:
+            self.stop_file.touch()
 
     def summary(self) -> dict[str, dict[str, int]]:
         return {n: {"batches": st.released, "rows": sum(r for _, r in st.outputs), "cache_hits": st.hits,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from synthgen import plan
-from synthgen.errors import ConfigError, PipelineInterrupted, SynthgenError
+from synthgen.errors import ConfigError, OfflineBatchGenerationNotFinished, PipelineInterrupted, SynthgenError
 from synthgen.logging import setup_logging
 from synthgen.runner.checkpoint import CheckpointStrategy, export_checkpoint
 from synthgen.runner.gpus import assign_gpus
@@ -67,12 +67,14 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
             logger.info(f"pipeline '{pipeline.name}' loaded from cache ({pdir}): nothing to compute")
             return _distiset(pdir)
         journal.write_pipeline_yaml(dump)
+        warn_fresh_llm_steps(graph, forced)
         _fire("synthgen_before_pipeline_run", pipeline=pipeline)
         scheduler = _execute(graph, stages, store, journal, dump, forced, gpu_plan, log_level, runner,
                              checkpoint_strategy, checkpoint_path)
         for leaf in graph.leaves():
             write_leaf_data(store, journal.data_dir, leaf, scheduler.states[leaf].outputs)
         _save(journal, dump, stages, scheduler, finished=True)
+        journal.clear_offline_jobs()
         journal.record_run(dump, {n: node.fingerprint for n, node in graph.nodes.items()}, scheduler.summary(), forced)
     distiset = _distiset(pdir)
     _log_summary(scheduler)
@@ -90,6 +92,8 @@ def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: 
     executor = make_executor(runner, store, log_level)
     progress = Progress(list(graph.nodes))
     scheduler = Scheduler(graph, store, executor, forced, gpu_plan, progress)
+    scheduler.stop_file = journal.pdir / ".stop"
+    scheduler.stop_file.unlink(missing_ok=True)
     if strategy and checkpoint_path:
         scheduler.on_tick = lambda: _checkpoint(scheduler, graph, store, strategy, checkpoint_path, dump)
     started = time.monotonic()
@@ -105,6 +109,11 @@ def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: 
             f"pipeline '{dump['pipeline']['name']}' stopped by Ctrl+C; every finished batch is in the cache "
             f"at {journal.pdir}. Run the same pipeline again to resume where it stopped"
         ) from None
+    except OfflineBatchGenerationNotFinished as exc:
+        executor.shutdown(force=True)
+        _save(journal, dump, stages, scheduler, finished=False)
+        _record_pending_jobs(graph, journal, exc)
+        raise
     except BaseException as exc:
         executor.shutdown(force=True)
         _save(journal, dump, stages, scheduler, finished=False)
@@ -116,6 +125,31 @@ def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: 
     executor.shutdown()
     scheduler.elapsed = time.monotonic() - started
     return scheduler
+
+
+def warn_fresh_llm_steps(graph: plan.Graph, forced: set[str]) -> None:
+    """use_cache=False on an LLM step sends (and bills) its requests again: say so before the first one."""
+    for name in plan.topological_order(graph):
+        llm = getattr(graph.nodes[name].step, "llm", None)
+        if name not in forced or llm is None:
+            continue
+        if getattr(llm, "use_offline_batch_generation", False):
+            logger.warning(
+                f"use_cache=False: step '{name}' will submit its requests as NEW offline batch jobs, billed again. "
+                "Collect them with a later run WITHOUT use_cache=False (with it, they are submitted once more)"
+            )
+        else:
+            logger.warning(f"use_cache=False: step '{name}' will send its LLM requests again, and they are billed again")
+
+
+def _record_pending_jobs(graph: plan.Graph, journal: Journal, exc: OfflineBatchGenerationNotFinished) -> None:
+    """Pending job ids go to the LLM's ``jobs_ids`` and the pipeline's folder (``synthgen batch``)."""
+    if exc.step_name is None:
+        return
+    llm = getattr(graph.nodes[exc.step_name].step, "llm", None)
+    if llm is not None and hasattr(llm, "jobs_ids"):
+        llm.jobs_ids = exc.jobs_ids
+    journal.record_offline_jobs(exc.step_name, exc.jobs_ids)
 
 
 def _save(journal: Journal, dump: dict[str, Any], stages: list[list[str]], scheduler: Scheduler, finished: bool) -> None:

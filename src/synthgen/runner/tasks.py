@@ -17,6 +17,8 @@ class BatchTask:
     key: str
     inputs: list[list[Segment]] = field(default_factory=list)  # one list of segments per predecessor
     generate: bool = False  # a generator step: run process(offset) and stream its batches
+    fresh: bool = False  # use_cache=False: LLM answers of earlier runs are not read
+    stop_file: str = ""  # exists once the run is asked to stop (see synthgen.interrupts)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from synthgen import interrupts
 from synthgen.runner.tasks import BatchDone, BatchFailed, BatchTask, ReplicaEvent
 from synthgen.steps.base import GeneratorStep, _Step
 from synthgen.store import Store, set_active_store
@@ -49,6 +50,8 @@ class Replica:
         set_active_store(self.store)
 
     def run_batch(self, task: BatchTask) -> BatchDone:
+        interrupts.watch(task.stop_file)
+        self.store.fresh_requests = task.fresh
         inputs = [self._read(segments) for segments in task.inputs]
         for rows in inputs:
             apply_input_mappings(self.step, rows)

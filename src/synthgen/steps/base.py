@@ -126,6 +126,12 @@ class _Step(BaseModel):
         return set(incoming) | set(self.output_columns())
 
     # ---- lifecycle -------------------------------------------------------------------------
+    @property
+    def is_global(self) -> bool:
+        """Whether the step receives every upstream row in one call (a :class:`GlobalStep`, or a task
+        whose LLM submits offline batch jobs)."""
+        return isinstance(self, GlobalStep)
+
     def load(self) -> None:
         """Called once per replica before the first batch (acquire models, clients, files)."""
 
@@ -274,5 +280,5 @@ def step_kind(step: _Step) -> str:
     """``generator``, ``global`` or ``normal``."""
     if isinstance(step, GeneratorStep):
         return "generator"
-    return "global" if isinstance(step, GlobalStep) else "normal"
+    return "global" if step.is_global else "normal"
 

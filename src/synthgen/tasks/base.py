@@ -73,6 +73,11 @@ class Task(Step):
         return {"generation": parse_structured(text, schema) if schema is not None else text}
 
     # ---- lifecycle and scheduling -------------------------------------------------------------
+    @property
+    def is_global(self) -> bool:
+        # Offline batch jobs are submitted once for all of the step's rows, not per input batch.
+        return super().is_global or bool(getattr(self.llm, "use_offline_batch_generation", False))
+
     def load(self) -> None:
         super().load()
         self.llm.load()

@@ -1,4 +1,5 @@
-"""An Anthropic-compatible test server: ``/v1/messages`` (with tool use for structured output)."""
+"""An Anthropic-compatible test server: ``/v1/messages`` (with tool use for structured output) and the
+Message Batches API."""
 
 from __future__ import annotations
 
@@ -8,32 +9,40 @@ from typing import Any
 from aiohttp import web
 
 from synthgen.llms.structured import example_for
+from synthgen.testing.servers.anthropic_batches import anthropic_batch_routes
 from synthgen.testing.servers.base import TestServerBase, count_tokens, truncate
+from synthgen.testing.servers.batches import BatchJobs
 
 
 class AnthropicTestServer(TestServerBase):
     """Answers like Anthropic's Messages API, deterministically.
 
     A forced tool (``tool_choice`` of type ``tool``) is answered with a ``tool_use`` block whose input
-    is ``json.loads(reply_fn(body))`` or an object that follows the tool's schema.
+    is ``json.loads(reply_fn(body))`` or an object that follows the tool's schema. Message batches behave
+    as ``batches`` says (delay, partial failures, expiry).
     """
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, batches: BatchJobs | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.routes.update({("POST", "/v1/messages"): self.messages})
+        self.batches = batches or BatchJobs()
+        self.routes.update({("POST", "/v1/messages"): self.messages, **anthropic_batch_routes(self)})
 
     async def messages(self, request: web.Request, body: dict[str, Any]) -> web.Response:
+        return web.json_response(self.message(body))
+
+    def message(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The message answering ``body`` (online, or inside a message batch)."""
         messages = body.get("messages", [])
         prompt = "\n".join([_text(body.get("system", ""))] + [_text(m.get("content", "")) for m in messages])
         last = _text(messages[-1].get("content", "")) if messages else ""
         content, text, cut = self._content(body, last)
-        return web.json_response({
+        return {
             "id": f"msg_{self.counters.requests}", "type": "message", "role": "assistant",
             "model": body.get("model", "test-model"), "content": content,
             "stop_reason": "max_tokens" if cut else ("tool_use" if content[0]["type"] == "tool_use" else "end_turn"),
             "stop_sequence": None,
             "usage": {"input_tokens": count_tokens(prompt), "output_tokens": count_tokens(text)},
-        })
+        }
 
     def _content(self, body: dict[str, Any], last: str) -> tuple[list[dict[str, Any]], str, bool]:
         choice = body.get("tool_choice") or {}

@@ -27,11 +27,14 @@ REQUEST_KEY_HEADER = "X-Synthgen-Request-Key"
 
 @dataclass
 class Fault:
-    """An injected failure: ``status`` (429, 500, ...) or ``timeout`` (the server hangs)."""
+    """An injected failure: ``status`` (429, 500, ...) or ``timeout`` (the server hangs), for any POST or
+    only those whose path starts with ``path``."""
 
     status: int | None = None
     retry_after: float | None = None
     timeout: bool = False
+    path: str | None = None
+    after: int = 0  # matching requests to let through first
 
 
 @dataclass
@@ -127,13 +130,19 @@ class TestServerBase:
 
     # ---- faults ----------------------------------------------------------------------------
     def inject(self, status: int | None = None, count: int = 1, retry_after: float | None = None,
-               timeout: bool = False) -> None:
-        """Make the next ``count`` requests fail with ``status`` (or hang when ``timeout``)."""
-        self._queued.extend(Fault(status, retry_after, timeout) for _ in range(count))
+               timeout: bool = False, path: str | None = None, after: int = 0) -> None:
+        """Make ``count`` POST requests (to ``path`` and below, when given) fail with ``status`` (or hang
+        when ``timeout``), once ``after`` matching requests have gone through."""
+        self._queued.append(Fault(status, retry_after, timeout, path, after))
+        self._queued.extend(Fault(status, retry_after, timeout, path) for _ in range(count - 1))
 
-    def _next_fault(self) -> Fault | None:
-        if self._queued:
-            return self._queued.pop(0)
+    def _next_fault(self, path: str) -> Fault | None:
+        for i, fault in enumerate(self._queued):
+            if fault.path is None or path.startswith(fault.path):
+                if fault.after:
+                    fault.after -= 1
+                    return None
+                return self._queued.pop(i)
         roll = self._random.random()
         if roll < self.rate_429:
             return Fault(429, self.retry_after)
@@ -144,8 +153,20 @@ class TestServerBase:
         return None
 
     # ---- dispatch --------------------------------------------------------------------------
+    def _route(self, method: str, path: str) -> Handler | None:
+        """Exact routes first, then patterns whose ``{id}`` segments match any one path segment."""
+        if (method, path) in self.routes:
+            return self.routes[(method, path)]
+        parts = path.split("/")
+        for (m, pattern), handler in self.routes.items():
+            pattern_parts = pattern.split("/")
+            if m == method and "{" in pattern and len(pattern_parts) == len(parts) and all(
+                    p.startswith("{") or p == q for p, q in zip(pattern_parts, parts, strict=True)):
+                return handler
+        return None
+
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        handler = self.routes.get((request.method, request.path))
+        handler = self._route(request.method, request.path)
         if handler is None:
             return self.error_response(404, f"no route {request.method} {request.path}")
         raw = await request.read()
@@ -162,7 +183,7 @@ class TestServerBase:
 
     async def _answer(self, handler: Handler, request: web.Request, body: dict[str, Any],
                       raw: bytes) -> web.StreamResponse:
-        fault = self._next_fault() if request.method == "POST" else None
+        fault = self._next_fault(request.path) if request.method == "POST" else None
         if fault is not None and fault.timeout:
             self.counters.faults["timeout"] += 1
             await asyncio.sleep(self.hang)

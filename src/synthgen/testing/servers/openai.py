@@ -1,4 +1,5 @@
-"""An OpenAI-compatible test server: ``/v1/chat/completions``, ``/v1/completions``, ``/v1/models``."""
+"""An OpenAI-compatible test server: ``/v1/chat/completions``, ``/v1/completions``, ``/v1/models``, and
+the files and batches endpoints of the Batch API."""
 
 from __future__ import annotations
 
@@ -10,25 +11,34 @@ from aiohttp import web
 
 from synthgen.llms.structured import example_for
 from synthgen.testing.servers.base import TestServerBase, count_tokens, truncate
+from synthgen.testing.servers.batches import BatchJobs
+from synthgen.testing.servers.openai_batches import openai_batch_routes
 
 
 class OpenAITestServer(TestServerBase):
     """Answers like OpenAI's API, deterministically (see :class:`TestServerBase` for the options).
 
     With ``response_format`` of type ``json_schema`` and no ``reply_fn`` it answers an object that
-    follows the schema.
+    follows the schema. Batch jobs behave as ``batches`` says (delay, partial failures, expiry).
     """
 
-    def __init__(self, model: str = "test-model", **kwargs: Any) -> None:
+    def __init__(self, model: str = "test-model", batches: BatchJobs | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.model = model
+        self.batches = batches or BatchJobs()
+        self.files: dict[str, dict[str, Any]] = {}
         self.routes.update({
             ("POST", "/v1/chat/completions"): self.chat_completions,
             ("POST", "/v1/completions"): self.completions,
             ("GET", "/v1/models"): self.models,
+            **openai_batch_routes(self),
         })
 
     async def chat_completions(self, request: web.Request, body: dict[str, Any]) -> web.Response:
+        return web.json_response(self.chat_completion(body))
+
+    def chat_completion(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The chat completion answering ``body`` (online, or inside a batch job)."""
         messages = body.get("messages", [])
         prompt = "\n".join(str(m.get("content", "")) for m in messages)
         last = str(messages[-1].get("content", "")) if messages else ""
@@ -36,7 +46,7 @@ class OpenAITestServer(TestServerBase):
         text, cut = truncate(text, body.get("max_tokens") or body.get("max_completion_tokens"))
         choice = {"index": 0, "message": {"role": "assistant", "content": text},
                   "finish_reason": "length" if cut else "stop", "logprobs": None}
-        return web.json_response(self._envelope("chat.completion", choice, prompt, text))
+        return self._envelope("chat.completion", choice, prompt, text)
 
     async def completions(self, request: web.Request, body: dict[str, Any]) -> web.Response:
         prompt = body.get("prompt", "")
