@@ -13,7 +13,7 @@ PLUGINS := plugins/synthgen-reverse plugins/synthgen-echo-llm
 
 # The test environment installs the example plugins too: their discovery through entry points is tested.
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS)) | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[dev,llamacpp]' $(addprefix -e ,$(PLUGINS))
+	$(BIN)/python -m pip install -q -e '.[dev,llamacpp,llamacpp-server]' $(addprefix -e ,$(PLUGINS))
 	touch $@
 
 $(RUN_STAMP): pyproject.toml | $(BIN)/python
@@ -36,3 +36,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/cache.py
 	$(BIN)/python benchmarks/llm_throughput.py
 	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/ray_vs_local.py

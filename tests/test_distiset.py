@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from synthgen import CheckpointStrategy, Distiset, Pipeline, create_distiset
 from synthgen.errors import ConfigError
@@ -105,3 +106,7 @@ def test_push_to_hub_uploads_data_yaml_and_card(tmp_path: Path, monkeypatch: pyt
     uploads = dict(c[1] for c in calls if c[0] == "upload")
     assert "pipeline.yaml" in uploads and "README.md" in uploads
     assert "hf_secret" not in uploads["README.md"] + uploads["pipeline.yaml"]
+    # The card replaces the README that Dataset.push_to_hub wrote: it must name every subset itself.
+    front = yaml.safe_load(uploads["README.md"].split("---")[1])
+    assert {c["config_name"]: c["data_files"] for c in front["configs"]} == {
+        leaf: [{"split": "train", "path": f"{leaf}/train-*"}] for leaf in d}

@@ -6,9 +6,22 @@ from __future__ import annotations
 from typing import Any
 
 
-def _models(steps: dict[str, Any]) -> dict[str, str]:
-    return {n: f"{s['llm'].get('type')}:{s['llm'].get('model') or s['llm'].get('model_path') or 'default'}"
+def _models(steps: dict[str, Any], provenance: dict[str, Any]) -> dict[str, str]:
+    # The provenance names the model the LLM really used (the embedded model has no `model` field).
+    return {n: f"{s['llm'].get('type')}:{provenance.get(n, {}).get('model') or s['llm'].get('model') or 'default'}"
             for n, s in steps.items() if isinstance(s.get("llm"), dict)}
+
+
+def hub_configs(distiset: Any) -> list[str]:
+    """The card's ``configs:`` metadata for the Hub: one config per leaf, where ``Dataset.push_to_hub``
+    put its Parquet files (``data/`` for ``default``, else a folder named after the config). Without
+    it, uploading the card would hide every subset but one."""
+    lines = ["configs:"]
+    for config, dataset_dict in distiset.items():
+        folder = "data" if config == "default" else config
+        lines += [f"- config_name: {config}", "  data_files:"]
+        lines += [f"  - split: {split}\n    path: {folder}/{split}-*" for split in dataset_dict]
+    return lines
 
 
 def _tokens(distiset: Any) -> dict[str, list[int]]:
@@ -27,10 +40,12 @@ def _tokens(distiset: Any) -> dict[str, list[int]]:
     return totals
 
 
-def render_card(distiset: Any) -> str:
+def render_card(distiset: Any, for_hub: bool = False) -> str:
+    """The card's Markdown; ``for_hub`` adds the ``configs:`` metadata the Hub reads the subsets from."""
     spec = (distiset.pipeline_yaml or {}).get("pipeline", {})
     steps: dict[str, Any] = spec.get("steps", {})
-    lines = ["---", "tags: [synthetic, synthgen]", "---", "", f"# {spec.get('name', 'synthgen dataset')}", ""]
+    lines = ["---", "tags: [synthetic, synthgen]", *(hub_configs(distiset) if for_hub else []), "---", "",
+             f"# {spec.get('name', 'synthgen dataset')}", ""]
     if spec.get("description"):
         lines += [spec["description"], ""]
     lines += ["Generated with [synthgen](https://github.com/synthgen/synthgen).", "", "## Subsets", ""]
@@ -39,8 +54,8 @@ def render_card(distiset: Any) -> str:
               "Every row's generated columns come from the step, model and step fingerprint below (a row's cache",
               "key includes its step's fingerprint, so no row of this dataset was made by other settings).", "",
               "| step | type | model | fingerprint | columns |", "|---|---|---|---|---|"]
-    models = _models(steps)
     provenance = (distiset.pipeline_yaml or {}).get("provenance", {})
+    models = _models(steps, provenance)
     for name, s in steps.items():
         prov = provenance.get(name, {})
         cols = ", ".join(prov.get("columns", []))

@@ -74,13 +74,14 @@ class Distiset(dict):  # type: ignore[type-arg]
         if self.pipeline_yaml is not None:
             api.upload_file(path_or_fileobj=yaml.safe_dump(self.pipeline_yaml, sort_keys=False).encode(),
                             path_in_repo=PIPELINE_YAML, repo_id=repo_id, repo_type="dataset")
-        api.upload_file(path_or_fileobj=self.dataset_card().encode(), path_in_repo=CARD,
+        api.upload_file(path_or_fileobj=self.dataset_card(for_hub=True).encode(), path_in_repo=CARD,
                         repo_id=repo_id, repo_type="dataset")
 
-    def dataset_card(self) -> str:
+    def dataset_card(self, for_hub: bool = False) -> str:
+        """The card (README.md); ``for_hub`` adds the ``configs:`` metadata that names every subset."""
         from synthgen.card import render_card
 
-        return render_card(self)
+        return render_card(self, for_hub)
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}: {v}" for k, v in self.items())

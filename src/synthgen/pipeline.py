@@ -104,10 +104,7 @@ class Pipeline:
             },
             "signature": self.signature,
             "aggregated_steps_signature": self.aggregated_steps_signature,
-            "provenance": {
-                name: {"fingerprint": plan.step_fingerprint(step), "columns": step.output_columns()}
-                for name, step in self.steps.items()
-            },
+            "provenance": {name: _provenance(step) for name, step in self.steps.items()},
         }
 
     # ---- running ---------------------------------------------------------------------------
@@ -120,6 +117,7 @@ class Pipeline:
         checkpoint_strategy: CheckpointStrategy | None = None,
         checkpoint_path: str | None = None,
         runner: str = "local",
+        runner_options: dict[str, Any] | None = None,
     ) -> Distiset:
         """Run the pipeline and return its :class:`Distiset`.
 
@@ -132,6 +130,8 @@ class Pipeline:
             checkpoint_strategy: when to export the leaf datasets written so far.
             checkpoint_path: where checkpoints go (local folder or fsspec URL).
             runner: ``local`` (multiprocessing) or ``ray``.
+            runner_options: the runner's settings; Ray: ``address`` (a cluster to join; ``RAY_ADDRESS``
+                wins) and ``num_cpus`` (of a local instance).
 
         Raises:
             PlanError: the pipeline cannot run as defined (found before any step runs).
@@ -148,6 +148,7 @@ class Pipeline:
         return run_pipeline(
             self, load_groups=load_groups, use_cache=use_cache, runner=runner,
             checkpoint_strategy=checkpoint_strategy, checkpoint_path=checkpoint_path,
+            runner_options=runner_options,
         )
 
     def _add_input_dataset(self, dataset: Any) -> None:
@@ -160,3 +161,12 @@ class Pipeline:
             loader = LoadDataFromDicts(data=rows_from_dataset(dataset))
         for root in roots:
             loader.connect(root)
+
+
+def _provenance(step: _Step) -> dict[str, Any]:
+    """Which fingerprint (and model) produces a step's columns: for pipeline.yaml and the dataset card."""
+    out: dict[str, Any] = {"fingerprint": plan.step_fingerprint(step), "columns": step.output_columns()}
+    llm = getattr(step, "llm", None)
+    if llm is not None:
+        out["model"] = llm.model_name
+    return out

@@ -52,3 +52,16 @@ def test_cache_ls_lists_a_finished_pipeline(run_cli: RunCli) -> None:
     done = run_cli("synthgen.cli.main", "cache", "ls")
     assert done.returncode == 0, done.stderr
     assert "text_generation" in done.stdout
+
+
+def test_info_shows_each_steps_cache_status(run_cli: RunCli, recorded: Path, tmp_path: Path) -> None:
+    before = run_cli("synthgen.cli.main", "pipeline", "info", "--config", str(recorded))
+    assert "gen (text_generation)  [not run yet]" in before.stdout, before.stdout + before.stderr
+    ran = run_cli("synthgen.cli.main", "pipeline", "run", "--config", str(recorded), "--output-dir", "out")
+    assert ran.returncode == 0, ran.stderr
+    after = run_cli("synthgen.cli.main", "pipeline", "info", "--config", str(recorded))
+    assert "gen (text_generation)  [cached: the finished run is returned as it is]" in after.stdout
+    changed = run_cli("synthgen.cli.main", "pipeline", "info", "--config", str(recorded),
+                      "--param", "gen.llm.generation_kwargs.temperature=0.5")
+    assert "load (load_data_from_dicts)  [cached: 1 rows]" in changed.stdout, changed.stdout
+    assert "gen (text_generation)  [changed (parameters or version): reruns]" in changed.stdout

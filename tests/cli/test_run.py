@@ -64,3 +64,50 @@ def test_every_builtin_pipeline_runs_on_the_fake_llm(run_cli: RunCli, pipeline: 
     assert "dataset saved to" in done.stdout
     if pipeline == "ultrafeedback":
         assert "dpo: 2 rows" in done.stdout and "rated: 2 rows" in done.stdout and "ratings:" in done.stdout
+
+
+def _leaves(out_dir: Path) -> dict[str, list[dict]]:
+    from synthgen import Distiset
+
+    distiset = Distiset.load_from_disk(str(only(list(out_dir.glob("outputs/*/*"))) / "distiset"))
+    return {leaf: distiset[leaf]["train"].to_list() for leaf in distiset}
+
+
+@pytest.mark.parametrize("pipeline", ["text_generation", "ultrafeedback", "self_instruct", "evol_instruct"])
+def test_every_builtin_pipeline_runs_against_the_test_server_with_shaped_replies(
+        run_cli: RunCli, server: OpenAITestServer, tmp_path: Path, pipeline: str) -> None:
+    from synthgen.testing.replies import shaped_reply
+
+    server.reply_fn = shaped_reply
+    done = run_cli("synthgen", f"pipeline={pipeline}", *server_llm(server), "num_rows=2")
+    assert done.returncode == 0, done.stderr
+    leaves = _leaves(tmp_path)
+    if pipeline == "text_generation":
+        assert [r["generation"].startswith("Here is a short answer") for r in leaves["default"]] == [True, True]
+    elif pipeline == "ultrafeedback":
+        rated, dpo = leaves["rated"], leaves["dpo"]
+        assert [len(r["ratings"]) for r in rated] == [2, 2]
+        assert all(isinstance(x, int) for r in rated for x in r["ratings"])
+        assert all(r["chosen"] and r["rejected"] and r["chosen_rating"] > r["rejected_rating"] for r in dpo)
+        assert "ratings:" in done.stdout
+    elif pipeline == "self_instruct":
+        rows = leaves["default"]
+        assert len(rows) == 2 * 3, "three queries per topic, one row each"
+        assert all(r["instruction"].startswith("Question") and r["generation"] for r in rows)
+    else:
+        rows = leaves["default"]
+        assert all(r["evolved_instruction"].endswith("Explain your reasoning step by step.") for r in rows)
+        assert all(r["generation"].startswith("Here is a short answer") for r in rows)
+
+
+@pytest.mark.llamacpp
+def test_the_main_job_runs_on_the_embedded_model_for_two_rows(run_cli: RunCli, embedded_model_works: None) -> None:
+    """`make run`'s command with its defaults (ultrafeedback on the embedded llama.cpp model), 2 rows."""
+    done = run_cli("synthgen", "num_rows=2", timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "dpo: 2 rows" in done.stdout and "rated: 2 rows" in done.stdout
+    # The judge answers through a llama.cpp grammar: its ratings parse (no None among the four).
+    ratings = next(line for line in done.stdout.splitlines() if line.strip().startswith("ratings:"))
+    assert "None" not in ratings, ratings
+    again = run_cli("synthgen", "num_rows=2", timeout=120)
+    assert again.returncode == 0 and "dpo: 2 rows" in again.stdout

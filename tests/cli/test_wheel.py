@@ -41,3 +41,58 @@ def test_installed_wheel_runs_a_pipeline_from_another_folder(tmp_path: Path) -> 
     where = subprocess.run([str(python), "-c", "import synthgen; print(synthgen.__file__)"],
                            capture_output=True, text=True, check=True).stdout
     assert str(ROOT / "src") not in where
+
+
+_IMPORTS = """
+import json, sys
+import synthgen, synthgen.cli.main, synthgen.config.hydra_app, synthgen.runner.run, synthgen.distiset
+import synthgen.steps, synthgen.tasks.ultrafeedback, synthgen.llms.openai, synthgen.llms.anthropic
+print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
+"""
+
+
+# Imported when present, not needed: they come from the environment, not from a dependency of ours.
+_OPTIONAL = {"attr": "omegaconf uses attrs only if installed", "sniffio": "httpcore uses it only if installed",
+             "_distutils_hack": "setuptools' .pth hook"}
+
+
+def _requirement_closure(dist: str, extras: frozenset[str] = frozenset()) -> set[str]:
+    """``dist`` and everything its requirements (with ``extras``) pull in, as normalised names."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    def norm(name: str) -> str:
+        return name.lower().replace("_", "-").replace(".", "-")
+
+    seen: set[str] = set()
+    todo = [(dist, extras)]
+    while todo:
+        name, wanted = todo.pop()
+        if norm(name) in seen:
+            continue
+        seen.add(norm(name))
+        for text in metadata.requires(name) or []:
+            req = Requirement(text)
+            if req.marker is None or any(req.marker.evaluate({"extra": e}) for e in (wanted or {""})):
+                try:
+                    metadata.distribution(req.name)
+                except metadata.PackageNotFoundError:
+                    continue
+                todo.append((req.name, frozenset(req.extras)))
+    return seen
+
+
+def test_the_core_imports_only_declared_dependencies() -> None:
+    """`pip install synthgen` must give an importable package: every third-party module that the core,
+    the CLI and the API backends' modules import belongs to a declared (non-dev) dependency."""
+    import json
+    from importlib import metadata
+
+    imported = json.loads(subprocess.run([sys.executable, "-c", _IMPORTS], check=True, capture_output=True,
+                                         text=True).stdout)
+    declared = _requirement_closure("synthgen")  # no extras: the SDKs are imported lazily
+    owners = metadata.packages_distributions()
+    undeclared = {module: owners[module] for module in imported if module in owners and module not in _OPTIONAL
+                  and not any(d.lower().replace("_", "-") in declared for d in owners[module])}
+    assert undeclared == {}, f"imported but not declared in [project] dependencies: {undeclared}"

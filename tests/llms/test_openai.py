@@ -126,11 +126,37 @@ def test_request_cache_answers_a_second_run_without_requests(openai_server, acti
     assert openai_server.counters.requests == 4
 
 
-def test_missing_key_fails_at_load_naming_the_variable(monkeypatch, openai_server) -> None:
+def test_missing_key_fails_at_load_naming_the_variable(monkeypatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    llm = OpenAILLM(model="m", base_url=openai_server.base_url)
+    llm = OpenAILLM(model="m")  # OpenAI itself; nothing is sent by load()
     with pytest.raises(LLMError, match="set the OPENAI_API_KEY environment variable"):
         llm.load()
+
+
+def test_a_server_on_this_machine_needs_no_key(monkeypatch, openai_server) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    llm = OpenAILLM(model="m", base_url=openai_server.base_url)  # 127.0.0.1: a local vLLM or llama.cpp
+    llm.load()
+    try:
+        assert llm.generate(["hi"])[0]["generations"] == ["Echo: hi"]
+    finally:
+        llm.unload()
+
+
+def test_a_missing_key_stops_the_run_before_any_request(monkeypatch, openai_server, tmp_path) -> None:
+    """The generator's LLM has a key, the judge's (a later load stage) has none: nothing is sent."""
+    from synthgen import Pipeline
+    from synthgen.steps.loaders import LoadDataFromDicts
+    from synthgen.tasks import TextGeneration
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with Pipeline(name="keys", cache_dir=tmp_path) as p:
+        first = TextGeneration(name="first", llm=OpenAILLM(model="m", base_url=openai_server.base_url, api_key=SECRET))
+        second = TextGeneration(name="second", llm=OpenAILLM(model="gpt-4o-mini"), input_mappings={"instruction": "generation"})
+        LoadDataFromDicts(data=[{"instruction": "x"}]) >> first >> second
+    with pytest.raises(LLMError, match="no API key for the openai LLM 'gpt-4o-mini'"):
+        p.run(load_groups="sequential_step_execution")
+    assert openai_server.counters.requests == 0
 
 
 def test_key_is_read_from_the_environment(monkeypatch, openai_server) -> None:

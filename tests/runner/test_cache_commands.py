@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from synthgen.errors import CacheError
 from synthgen.runner import cache_commands
+from synthgen.testing.steps import batches_run
 
 from .pipelines import chain
 
@@ -29,9 +34,23 @@ def test_ls_lists_pipeline_signature_and_state(explained: tuple[Path, str]) -> N
 
 def test_explain_names_the_changed_parameter(explained: tuple[Path, str]) -> None:
     text = explained[1]
+    assert "gen: source read (200 rows)\n" in text, "a source whose rows did not change is not blamed"
     assert "a: hit" in text
     assert "b: miss" in text and "parameter `offset` changed from 1 to 7" in text
     assert "total: miss" in text and "upstream step 'b'" in text
+
+
+def test_explain_tells_a_version_bump_from_a_parameter_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from synthgen.testing.steps import SumAll
+
+    chain(str(tmp_path)).run()
+    monkeypatch.setattr(SumAll, "version", 2)
+    p = chain(str(tmp_path))
+    p.steps["total"].resources.replicas = 1  # not output-relevant: never reported as the reason
+    p.run()
+    text = cache_commands.explain("chain", tmp_path)
+    assert "total: miss" in text and "version bumped (the step's code changed)" in text
+    assert "a: hit" in text and "b: hit" in text
 
 
 def test_explain_reports_use_cache_false(tmp_path: Path) -> None:
@@ -67,3 +86,29 @@ def test_gc_keeps_referenced_objects_and_clear_removes_pipeline(tmp_path: Path) 
     assert again.run()["default"]["train"].to_list() == first
     assert "removed pipeline 'chain'" in cache_commands.clear("chain", tmp_path)
     assert not (tmp_path / "chain").exists()
+
+
+def _start_chain(cache: Path, counts: Path) -> subprocess.Popen[str]:
+    root = str(Path(__file__).parents[2])
+    env = {**os.environ, "PYTHONPATH": root, "SYNTHGEN_LOG_LEVEL": "WARNING"}
+    return subprocess.Popen([sys.executable, "-m", "tests.runner.pipelines", str(cache), "300", "0.08", str(counts)],
+                            cwd=root, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_gc_refuses_beside_a_running_pipeline_and_keeps_a_killed_runs_batches(tmp_path: Path) -> None:
+    cache, counts = tmp_path / "cache", tmp_path / "counts"
+    counts.mkdir()
+    proc = _start_chain(cache, counts)
+    deadline = time.monotonic() + 60
+    while batches_run(counts, "a") < 6 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with pytest.raises(CacheError, match="is running on this cache .* wait for it to finish before collecting garbage"):
+        cache_commands.gc(cache)
+    proc.kill()
+    proc.wait(10)
+    done_a = batches_run(counts, "a")
+    assert done_a >= 6
+    cache_commands.gc(cache)  # the killed run never saved: its batches are known from its log only
+    chain(str(cache), count=300, count_dir=str(counts)).run()
+    recomputed = batches_run(counts, "a") - done_a
+    assert recomputed <= 20 - done_a + 2, "the batches written before the kill survived gc"

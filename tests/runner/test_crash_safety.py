@@ -40,6 +40,24 @@ def assert_all_gone(procs: list[psutil.Process]) -> None:
     assert [p for p in alive if p.status() != psutil.STATUS_ZOMBIE] == []
 
 
+def orphan_workers(since: float) -> list[psutil.Process]:
+    """Workers started since ``since`` whose parent is gone: also those spawned just before a kill,
+    which no snapshot of the children catches."""
+    found = []
+    for p in psutil.process_iter(["ppid", "cmdline", "create_time"]):
+        cmdline = " ".join(p.info["cmdline"] or [])
+        if p.info["ppid"] == 1 and "spawn_main" in cmdline and p.info["create_time"] >= since - 1:
+            found.append(p)
+    return found
+
+
+def assert_no_orphans(since: float) -> None:
+    deadline = time.monotonic() + 10
+    while orphan_workers(since) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert orphan_workers(since) == [], "a worker outlived its killed run"
+
+
 def reference(tmp_path: Path) -> list[dict]:
     return chain(str(tmp_path / "ref"), count=COUNT)\
         .run()["default"]["train"].to_list()
@@ -49,6 +67,7 @@ def test_kill_9_at_twenty_moments_then_resume_gives_identical_dataset(tmp_path: 
     rng = random.Random(1234)
     cache, counts = tmp_path / "cache", tmp_path / "counts"
     counts.mkdir()
+    began = time.time()
     for attempt in range(20):
         proc = start(cache, counts)
         time.sleep(rng.uniform(0.3, 6.0))
@@ -60,6 +79,7 @@ def test_kill_9_at_twenty_moments_then_resume_gives_identical_dataset(tmp_path: 
             proc.kill()
             proc.wait(10)
         assert_all_gone(workers)
+    assert_no_orphans(began)
     final = chain(str(cache), count=COUNT).run()["default"]["train"].to_list()
     assert final == reference(tmp_path)
 
@@ -74,6 +94,7 @@ def test_ctrl_c_finishes_in_flight_batches_and_resumes(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=60)
     assert proc.returncode != 0
     assert "Run the same pipeline again to resume where it stopped" in err
+    assert (counts / "a.unloaded").exists(), "the first Ctrl+C lets replicas unload"
     assert_all_gone(workers)
     done_before = len((counts / "a").read_text().splitlines()) if (counts / "a").exists() else 0
     final = chain(str(cache), count=COUNT, count_dir=str(counts)).run()["default"]["train"].to_list()
@@ -98,11 +119,13 @@ def test_second_ctrl_c_ends_workers_at_once(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("moment", [0.5, 2.0])
 def test_killed_run_keeps_what_was_written(tmp_path: Path, moment: float) -> None:
+    began = time.time()
     proc = start(tmp_path / "cache", tmp_path / "counts")
     (tmp_path / "counts").mkdir()
     time.sleep(moment)
     proc.kill()
     proc.wait(10)
+    assert_no_orphans(began)
     objects = list((tmp_path / "cache" / "objects").rglob("*.arrow")) if (tmp_path / "cache").exists() else []
     leftovers = list((tmp_path / "cache").rglob("*.tmp")) if (tmp_path / "cache").exists() else []
     # every object present is complete (atomic rename); temporary files are never read as objects

@@ -111,3 +111,14 @@ def test_resume_after_driver_killed(tmp_path: Path) -> None:
     out = rows(chain(str(tmp_path), count_dir=str(counts)).run(runner="ray"))
     assert [r["n"] for r in out] == list(range(200))
     assert batches_run(counts, "a") - done_before <= 14 - 4 + 2  # finished batches came from the cache
+
+
+def test_runner_options_reach_ray_init(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from synthgen.runner import ray_executor
+    from synthgen.runner.run import make_executor
+    from synthgen.store import Store
+
+    seen: list[tuple[Any, Any]] = []
+    monkeypatch.setattr(ray_executor, "init_ray", lambda address=None, num_cpus=None: seen.append((address, num_cpus)))
+    make_executor("ray", Store(tmp_path), "INFO", {"address": "head:6379", "num_cpus": None})
+    assert seen == [("head:6379", None)]

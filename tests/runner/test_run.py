@@ -68,6 +68,32 @@ def test_appended_rows_compute_only_new_batches(tmp_path: Path) -> None:
     assert new_batches == len(range(195, 260, 15))
 
 
+def _file_pipeline(cache: Path, data: Path, counts: Path) -> Pipeline:
+    from synthgen.steps.loaders import LoadDataFromFileSystem
+
+    with Pipeline(name="from-file", cache_dir=cache) as p:
+        load = LoadDataFromFileSystem(name="load", data_files=str(data), batch_size=10)
+        load >> AddColumn(name="a", factor=3, output="a", count_dir=str(counts), input_batch_size=10)
+    return p
+
+
+def test_rows_appended_to_an_input_file_are_computed_alone(tmp_path: Path) -> None:
+    import json
+
+    counts, data = tmp_path / "counts", tmp_path / "rows.jsonl"
+    counts.mkdir()
+    data.write_text("".join(json.dumps({"n": i}) + "\n" for i in range(30)))
+    assert len(rows(_file_pipeline(tmp_path, data, counts).run())) == 30
+    assert batches_run(counts, "a") == 3
+    assert len(rows(_file_pipeline(tmp_path, data, counts).run())) == 30  # unchanged file: from the cache
+    assert batches_run(counts, "a") == 3
+    with data.open("a") as fh:
+        fh.write("".join(json.dumps({"n": i}) + "\n" for i in range(30, 40)))
+    out = rows(_file_pipeline(tmp_path, data, counts).run())
+    assert [r["a"] for r in out] == [3 * i for i in range(40)], "the appended rows are read, not ignored"
+    assert batches_run(counts, "a") == 4, "only the batch of new rows is computed"
+
+
 def test_use_cache_false_on_a_step_reruns_it_and_downstream(tmp_path: Path) -> None:
     counts = tmp_path / "counts"
     counts.mkdir()
@@ -190,3 +216,17 @@ def test_pipeline_yaml_and_data_folder_are_written(tmp_path: Path) -> None:
     assert set(spec["pipeline"]["steps"]) == {"gen", "a", "b", "total", "c"}
     assert (pdir / "data" / "c" / "00001.parquet").exists()
     assert (pdir / "batch_manager.json").exists() and (pdir / "batch_manager_steps" / "a.json").exists()
+
+
+@pytest.mark.parametrize("runner, options, message", [
+    ("local", {"address": "head:6379"}, "runner 'local' has no option 'address'. Its options: none"),
+    ("ray", {"adress": "x"}, "runner 'ray' has no option 'adress'. Its options: address, num_cpus"),
+    ("dask", {}, "unknown runner 'dask': the runners are 'local' and 'ray'"),
+])
+def test_bad_runner_or_option_is_one_clear_error(tmp_path: Path, runner: str, options: dict, message: str) -> None:
+    from synthgen.runner.run import make_executor
+    from synthgen.store import Store
+
+    with pytest.raises(ConfigError) as err:
+        make_executor(runner, Store(tmp_path), "INFO", options)
+    assert str(err.value) == message

@@ -20,13 +20,13 @@ from synthgen.steps.loaders.dicts import LoadDataFromDicts
 from synthgen.tasks.ultrafeedback import (
     ASPECTS,
     PRIMER,
-    ULTRAFEEDBACK_SCHEMA,
     UltraFeedback,
     parse_output,
     parse_rating,
     render_answer,
     render_prompt,
 )
+from synthgen.testing.fake_llm import FakeLLM
 
 RECORDED = Path(__file__).parent / "recorded"
 
@@ -149,7 +149,13 @@ STRUCTURED_CASES = [
     ("ultrafeedback_structured_malformed.json", 5, [4, None, None, None, None], ["ok", None, None, None, "fine"]),
     ("ultrafeedback_structured_too_few.json", 3, [3, None, None], ["Only one entry for three texts.", None, None]),
     ("ultrafeedback_structured_fenced.txt", 2, [1, 5], ["Wrong.", "Right."]),
-    ("ultrafeedback_structured_invalid.txt", 2, [None, None], [None, None]),
+    # JSON cut off by the token limit: a ratings array written out whole still counts, a cut one not.
+    ("ultrafeedback_structured_invalid.txt", 2, [4, 3], [None, None]),
+    ("ultrafeedback_structured_cut_in_ratings.txt", 2, [None, None], [None, None]),
+    # Recorded from the embedded Gemma 3 270M judge (llama.cpp grammar, max_new_tokens=96).
+    ("ultrafeedback_structured_embedded_truncated.txt", 2, [1, 2], [None, None]),
+    ("ultrafeedback_structured_embedded_out_of_range.txt", 2, [None, None],
+     ["I am going to explain to my 10-year-old"] * 2),
 ]
 
 
@@ -244,11 +250,21 @@ def test_process_rates_each_row_from_recorded_answers_and_keeps_failed_rows() ->
 def test_use_structured_output_asks_the_backend_for_the_schema_and_parses_its_json() -> None:
     llm = RecordedLLM(answers=[recorded("ultrafeedback_structured_well_formed.json")])
     task = UltraFeedback(llm=llm, use_structured_output=True)
-    assert task.structured_output == ULTRAFEEDBACK_SCHEMA
     out = next(task.process([{"instruction": "Q", "generations": ["a", "b", "c"]}]))
     assert out[0]["ratings"] == [4, 2, 5]
-    assert llm._requests[0].schema is not None
-    assert set(llm._requests[0].schema["properties"]) == {"ratings", "rationales"}
+    schema = llm._requests[0].schema
+    assert schema is not None and set(schema["properties"]) == {"ratings", "rationales"}
+    # Exactly one rating and rationale per response: a grammar cannot produce too few or too many.
+    assert schema["properties"]["ratings"]["minItems"] == schema["properties"]["ratings"]["maxItems"] == 3
+
+
+def test_by_default_a_backend_that_enforces_schemas_gets_one_per_row_size() -> None:
+    llm = FakeLLM()  # answers any schema it is given, like a llama.cpp grammar
+    rows = [{"instruction": "Q1", "generations": ["a", "b"]}, {"instruction": "Q2", "generations": ["a"]},
+            {"instruction": "Q3", "generations": ["x", "y"]}]
+    out = next(UltraFeedback(llm=llm).process(rows))
+    assert [r["ratings"] for r in out] == [[1, 1], [1], [1, 1]], "every answer parses, in row order"
+    assert [r["instruction"] for r in out] == ["Q1", "Q2", "Q3"]
 
 
 def test_without_structured_output_no_schema_is_sent() -> None:

@@ -44,7 +44,9 @@ def _add_pipeline_parser(sub: argparse._SubParsersAction) -> None:
         action.set_defaults(handler=_pipeline_handler(name))
     run, draw = actions.choices["run"], actions.choices["draw"]
     run.add_argument("--output-dir", default=None, help="where pipeline.yaml and the Distiset go")
-    run.add_argument("--no-cache", action="store_true", help="recompute every step")
+    run.add_argument("--no-cache", action="store_true", help="recompute every step (LLM requests are billed again)")
+    run.add_argument("--runner", choices=("local", "ray"), default="local", help="where step replicas run")
+    run.add_argument("--ray-address", default=None, help="a Ray cluster to join (default: $RAY_ADDRESS, or a local one)")
     draw.add_argument("--output", default=None, help="FILE (.md/.mmd: Mermaid; .png/.svg: needs graphviz)")
 
 

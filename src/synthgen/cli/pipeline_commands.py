@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import time
 from pathlib import Path
 from typing import Any
@@ -64,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
 
     pipeline, body = build(args)
     out_dir = Path(args.output_dir or Path("outputs") / time.strftime("%Y-%m-%d/%H-%M-%S"))
-    report = execute(pipeline, out_dir=out_dir, use_cache=not args.no_cache, load_groups=body.get("load_groups"))
+    report = execute(pipeline, out_dir=out_dir, use_cache=not args.no_cache, load_groups=body.get("load_groups"),
+                     runner=args.runner, runner_options={"address": args.ray_address} if args.ray_address else None)
     print(report.render())
     return 0
 
@@ -103,13 +103,9 @@ def _flatten(params: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
 
 
 def _cache_status(pipeline: Pipeline, cache_dir: str | None) -> dict[str, str]:
-    """Per-step cache status from the runner, when it offers ``step_status(pipeline, cache_dir)``."""
-    try:
-        cache_commands = importlib.import_module("synthgen.runner.cache_commands")
-    except ImportError:
-        return {}
-    step_status = getattr(cache_commands, "step_status", None)
-    return dict(step_status(pipeline, cache_dir)) if step_status else {}
+    from synthgen.runner.cache_commands import step_status
+
+    return step_status(pipeline, cache_dir)
 
 
 def draw(args: argparse.Namespace) -> int:

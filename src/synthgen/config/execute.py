@@ -55,6 +55,7 @@ def execute(
     use_cache: bool = True,
     load_groups: Any = None,
     runner: str = "local",
+    runner_options: dict[str, Any] | None = None,
 ) -> RunReport:
     """Record, run and save ``pipeline``.
 
@@ -65,6 +66,7 @@ def execute(
         use_cache: ``False`` recomputes every step.
         load_groups: passed to ``Pipeline.run``.
         runner: ``local`` or ``ray``.
+        runner_options: the runner's settings (Ray: ``address``).
 
     Returns:
         The report to print.
@@ -74,7 +76,8 @@ def execute(
     """
     record_pipeline(pipeline, out_dir)
     start = time.monotonic()
-    distiset = pipeline.run(use_cache=use_cache, load_groups=load_groups, runner=runner)
+    distiset = pipeline.run(use_cache=use_cache, load_groups=load_groups, runner=runner,
+                            runner_options=runner_options)
     target = save_dir or out_dir / "distiset"
     distiset.save_to_disk(str(target))
     return summarise(distiset, target, time.monotonic() - start)

@@ -104,6 +104,7 @@ def run_config(cfg: DictConfig, out_dir: Path) -> None:
     report = execute(
         pipeline, out_dir=out_dir, save_dir=Path(cfg.save_dir) if cfg.save_dir else None,
         use_cache=cfg.use_cache, load_groups=spec.get("load_groups"), runner=cfg.runner.type,
+        runner_options={k: v for k, v in cfg.runner.items() if k != "type"},
     )
     print(report.render(), flush=True)
 

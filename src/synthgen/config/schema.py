@@ -38,6 +38,8 @@ class LLMConf:
     tokens_per_minute: Optional[int] = None
     timeout: Optional[float] = None
     max_retries: Optional[int] = None
+    max_tokens_budget: Optional[int] = None
+    circuit_breaker_threshold: Optional[int] = None
     tensor_parallel_size: Optional[int] = None
     dtype: Optional[str] = None
     chat_template: Optional[str] = None

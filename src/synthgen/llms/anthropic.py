@@ -30,6 +30,11 @@ class AnthropicLLM(APILLM):
     type_name: ClassVar[str] = "anthropic"
     required_package: ClassVar[tuple[str, str] | None] = ("anthropic", "anthropic")
     api_key_env: ClassVar[str] = "ANTHROPIC_API_KEY"
+    default_host: ClassVar[str | None] = "api.anthropic.com"
+
+    @property
+    def supports_structured_output(self) -> bool:
+        return True
 
     def _make_client(self, key: str) -> Any:
         from anthropic import AsyncAnthropic

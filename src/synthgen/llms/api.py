@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 _RETRYABLE_STATUS = {408, 409, 425, 429}
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 class APILLM(LLM):
@@ -48,6 +49,9 @@ class APILLM(LLM):
     """
 
     api_key_env: ClassVar[str] = ""
+    default_host: ClassVar[str | None] = None
+    """The host the SDK calls when ``base_url`` is not given: ``base_url=None`` and the provider's own
+    URL are the same server, so they share fingerprints and request-cache keys."""
 
     model: str
     base_url: str | None = None
@@ -74,7 +78,7 @@ class APILLM(LLM):
         return self.model
 
     def cache_identity(self) -> dict[str, Any]:
-        host = urlparse(self.base_url).hostname if self.base_url else None
+        host = urlparse(self.base_url).hostname if self.base_url else self.default_host
         return {"backend": self.type_name, "host": host, "model": self.model}
 
     def fingerprint_params(self) -> dict[str, Any]:
@@ -119,10 +123,20 @@ class APILLM(LLM):
                 pass
         engine.stop()
 
+    def preflight(self) -> None:
+        """A missing API key is found before the first batch of the run, not in a worker.
+
+        Raises:
+            LLMError: no API key was given and the environment variable is not set.
+        """
+        self._resolve_key()
+
     def _resolve_key(self) -> str:
         if self.api_key is not None:
             return self.api_key.get_secret_value()
         key = os.environ.get(self.api_key_env)
+        if not key and self.cache_identity()["host"] in _LOOPBACK:
+            return "not-needed"  # a server on this machine (vLLM, llama.cpp) rarely checks; the SDK wants one
         if not key:
             raise LLMError(
                 f"no API key for the {self.type_name} LLM '{self.model}': set the {self.api_key_env} "

@@ -84,13 +84,26 @@ class LLM(BaseModel):
         """The model this LLM generates with (recorded in each row's ``model_name``)."""
         raise NotImplementedError
 
+    @property
+    def supports_structured_output(self) -> bool:
+        """Whether the backend enforces a JSON schema itself (a grammar, guided decoding, a forced
+        tool): tasks that can answer either way (UltraFeedback) then ask for JSON."""
+        return False
+
     @classmethod
     def registered_name(cls) -> str:
-        return cls.type_name
+        """``type_name`` when the class sets its own, else its snake_case name (a plugin's
+        ``class MyBackend(LLM)`` registers as ``my_backend``, and a subclass never takes its parent's)."""
+        from synthgen.steps.base import snake_case
+
+        return cls.__dict__.get("type_name") or snake_case(cls.__name__)
 
     def cache_identity(self) -> dict[str, Any]:
-        """What identifies the backend in a request-cache key (backend, host, model)."""
-        return {"backend": self.type_name, "model": self.model_name}
+        """What identifies the backend in a request-cache key: backend, model and every other setting
+        that changes answers (a llama.cpp ``chat_format``, a vLLM ``dtype``), but not the generation
+        parameters, which each request carries itself."""
+        settings = {k: v for k, v in self.fingerprint_params().items() if k not in ("type", "generation_kwargs")}
+        return {"backend": self.type_name, "model": self.model_name, **settings}
 
     # ---- parameters ------------------------------------------------------------------------
     @classmethod
@@ -107,7 +120,7 @@ class LLM(BaseModel):
     def dump(self) -> dict[str, Any]:
         """Plain data for pipeline.yaml: ``type``, ``class`` and every field except secrets."""
         cls = type(self)
-        return {"type": cls.type_name, "class": f"{cls.__module__}:{cls.__qualname__}", **dump_model(self)}
+        return {"type": cls.registered_name(), "class": f"{cls.__module__}:{cls.__qualname__}", **dump_model(self)}
 
     def fingerprint_params(self) -> dict[str, Any]:
         """Output-relevant parameters: backend, model, generation parameters (no secrets, no knobs)."""
@@ -115,6 +128,14 @@ class LLM(BaseModel):
         return output_relevant(dumped)
 
     # ---- lifecycle -------------------------------------------------------------------------
+    def preflight(self) -> None:
+        """Check, without loading or sending anything, what would make ``load()`` fail (the runner
+        calls it before any step runs).
+
+        Raises:
+            SynthgenError: the LLM cannot be used as configured.
+        """
+
     def load(self) -> None:
         """Acquire clients or models. Called once per worker before the first batch."""
 

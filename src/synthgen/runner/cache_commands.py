@@ -8,13 +8,20 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from synthgen import plan
 from synthgen.errors import CacheError
+from synthgen.runner.journal import run_lock
+from synthgen.steps.base import output_relevant
 from synthgen.store import SHARED_DIRS, Store, default_cache_dir
+
+if TYPE_CHECKING:
+    from synthgen.pipeline import Pipeline
 
 _SHARED = SHARED_DIRS
 
@@ -91,6 +98,38 @@ def find_pipeline_dir(target: str, root: Path) -> Path:
     return max(candidates, key=lambda p: p.stat().st_mtime)
 
 
+def step_status(pipeline: Pipeline, cache_dir: str | Path | None = None) -> dict[str, str]:
+    """What a run of ``pipeline`` would reuse, per step (``synthgen pipeline info``)."""
+    from synthgen.runner.journal import Journal
+
+    root = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+    pdir = Store(root).pipeline_dir(pipeline.name, pipeline.signature)
+    if not pdir.is_dir():
+        return dict.fromkeys(pipeline.steps, "not run yet")
+    if Journal(pdir).finished_with(pipeline.aggregated_steps_signature):
+        return dict.fromkeys(pipeline.steps, "cached: the finished run is returned as it is")
+    graph = pipeline.graph()
+    status: dict[str, str] = {}
+    changed: set[str] = set()
+    for name in plan.topological_order(graph):
+        status[name] = _one_status(_json(pdir / "batch_manager_steps" / f"{name}.json"), graph.nodes[name],
+                                   any(p in changed for p in graph.predecessors(name)))
+        if not status[name].startswith("cached"):
+            changed.add(name)
+    return status
+
+
+def _one_status(record: dict[str, Any], node: plan.Node, upstream_changed: bool) -> str:
+    rows = sum(n for _, n in record.get("outputs", []))
+    if not record.get("outputs"):
+        return "not cached: runs"
+    if record.get("fingerprint") != node.fingerprint:
+        return "changed (parameters or version): reruns"
+    if upstream_changed:
+        return f"upstream changed: reruns the batches whose input rows differ ({rows:,} rows cached)"
+    return f"cached: {rows:,} rows"
+
+
 def explain(target: str, cache_dir: str | Path | None = None) -> str:
     """For the last run against the one before it: per step, hit or miss and why."""
     root = cache_root(cache_dir)
@@ -101,32 +140,39 @@ def explain(target: str, cache_dir: str | Path | None = None) -> str:
     last = json.loads(runs[-1].read_text())
     before = json.loads(runs[-2].read_text()) if len(runs) > 1 else None
     lines = [f"{pdir.parent.name} ({pdir.name[:12]}): last run vs {'the one before' if before else 'no earlier run'}"]
-    reasons: dict[str, str] = {}
+    changed: set[str] = set()  # steps whose output rows differ from the run before
     for name, step in last["steps"].items():
-        reasons[name] = _reason(name, step, (before or {}).get("steps", {}).get(name), last, reasons)
-        hits, computed = step.get("cache_hits", 0), step.get("computed", 0)
-        verdict = "hit" if computed == 0 or (step.get("batches", 0) and hits == step.get("batches")) else "miss"
-        lines.append(f"  {name}: {verdict} ({hits} batches from cache, {computed} computed)"
-                     + (f" — {reasons[name]}" if verdict == "miss" and reasons[name] else ""))
+        prev = (before or {}).get("steps", {}).get(name)
+        if prev is None or prev.get("outputs") != step.get("outputs"):
+            changed.add(name)
+        lines.append(f"  {name}: {_verdict(name, step, prev, last, changed)}")
     return "\n".join(lines)
 
 
+def _verdict(name: str, step: dict[str, Any], prev: dict[str, Any] | None, run: dict[str, Any],
+             changed: set[str]) -> str:
+    if step.get("kind") == "generator":  # a source is read on every run; what matters is its rows
+        news = " — its rows changed" if prev is not None and name in changed else ""
+        return f"source read ({step.get('rows', 0):,} rows){news}"
+    hits, computed = step.get("cache_hits", 0), step.get("computed", 0)
+    if computed == 0:
+        return f"hit ({hits} batches from cache)"
+    counts = f"miss ({hits} batches from cache, {computed} computed)"
+    return f"{counts} — {_reason(name, step, prev, run, changed)}"
+
+
 def _reason(name: str, step: dict[str, Any], prev: dict[str, Any] | None, run: dict[str, Any],
-            reasons: dict[str, str]) -> str:
+            changed: set[str]) -> str:
     if step.get("forced"):
         return "use_cache=False"
     if prev is None:
         return "first run of this step"
     old, new = prev.get("params", {}), step.get("params", {})
     if old.get("type") == new.get("type") and prev.get("fingerprint") != step.get("fingerprint"):
-        changed = _changed(old, new)
-        if changed:
-            return changed
-        return "version bumped (the step's code changed)"
-    upstream = [c["from"] for c in run.get("connections", []) if c["to"] == name]
-    changed_up = [u for u in upstream if reasons.get(u)]
-    if changed_up:
-        return f"its input rows changed because upstream step '{changed_up[0]}' did"
+        return _changed(output_relevant(old), output_relevant(new)) or "version bumped (the step's code changed)"
+    upstream = [c["from"] for c in run.get("connections", []) if c["to"] == name and c["from"] in changed]
+    if upstream:
+        return f"its input rows changed because upstream step '{upstream[0]}' did"
     return "its input rows changed (new or different input data)"
 
 
@@ -143,12 +189,32 @@ def _changed(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> str:
 
 
 def gc(cache_dir: str | Path | None = None) -> str:
-    """Remove objects and batch records that no cached pipeline refers to."""
+    """Remove objects and batch records that no cached pipeline refers to.
+
+    Every pipeline folder is locked meanwhile: gc refuses to run beside a pipeline that is running,
+    and no run starts during it. A run killed before it saved still keeps its batches (its log).
+
+    Raises:
+        CacheError: a pipeline is running on this cache.
+    """
     root = cache_root(cache_dir)
+    with ExitStack() as locks:
+        for pdir in _pipeline_dirs(root):
+            locks.enter_context(run_lock(pdir, pdir.parent.name, doing="collecting garbage"))
+        return _collect(root, _live_objects(root))
+
+
+def _live_objects(root: Path) -> set[str]:
     live: set[str] = set()
     for pdir in _pipeline_dirs(root):
         for f in (pdir / "batch_manager_steps").glob("*.json"):
             live.update(d for d, _ in _json(f).get("outputs", []))
+        for log in (pdir / "batch_manager_steps").glob("*.log"):
+            live.update(line.split()[0] for line in log.read_text().splitlines() if line.strip())
+    return live
+
+
+def _collect(root: Path, live: set[str]) -> str:
     store = Store(root)
     removed = freed = 0
     for record in (root / "batches").rglob("*.json") if (root / "batches").exists() else []:

@@ -26,13 +26,22 @@ OFFLINE_JOBS = "offline_batch_jobs.json"
 
 
 @contextmanager
-def run_lock(pdir: Path, name: str) -> Iterator[None]:
-    """One run per pipeline folder at a time: a second run fails at once instead of interleaving writes."""
+def run_lock(pdir: Path, name: str, doing: str = "") -> Iterator[None]:
+    """One run per pipeline folder at a time: a second run fails at once instead of interleaving writes.
+
+    Args:
+        pdir: the pipeline folder.
+        name: the pipeline's name, for the message.
+        doing: what the caller is (``"collecting garbage"``) when it is not a run.
+    """
     pdir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(pdir / ".lock"))
     try:
         lock.acquire(timeout=0)
     except Timeout:
+        if doing:
+            raise CacheError(f"pipeline '{name}' is running on this cache ({pdir}): wait for it to finish "
+                             f"before {doing}") from None
         raise CacheError(
             f"another run of pipeline '{name}' is using {pdir}: wait for it to finish, or give this run "
             f"another cache_dir"
@@ -44,10 +53,17 @@ def run_lock(pdir: Path, name: str) -> Iterator[None]:
 
 
 class Journal:
-    """Reads and writes the files of one ``<cache_dir>/<name>/<signature>/`` folder."""
+    """Reads and writes the files of one ``<cache_dir>/<name>/<signature>/`` folder.
 
-    def __init__(self, pdir: Path) -> None:
+    Args:
+        pdir: the folder.
+        sources: the generators' ``source_state()`` for this run: a finished run counts as finished
+            only for the same sources (rows appended to an input file make it unfinished).
+    """
+
+    def __init__(self, pdir: Path, sources: dict[str, Any] | None = None) -> None:
         self.pdir = pdir
+        self.sources = sources or {}
 
     @property
     def data_dir(self) -> Path:
@@ -62,7 +78,14 @@ class Journal:
     def finished_with(self, aggregated_signature: str) -> bool:
         state = self.read()
         return bool(state.get("finished")) and state.get("aggregated_steps_signature") == aggregated_signature \
-            and self.data_dir.exists()
+            and state.get("sources", {}) == self.sources and self.data_dir.exists()
+
+    def mark_unfinished(self) -> None:
+        """A run is starting: until it ends, this folder's data/ is not the finished dataset of the
+        pipeline.yaml it is about to get (a kill -9 now must not leave a stale ``finished``)."""
+        state = self.read()
+        if state.get("finished"):
+            write_atomic(self.pdir / "batch_manager.json", json.dumps({**state, "finished": False}, indent=1).encode())
 
     def write_pipeline_yaml(self, dump: dict[str, Any]) -> None:
         write_atomic(self.pdir / "pipeline.yaml", yaml.safe_dump(dump, sort_keys=False, allow_unicode=True).encode())
@@ -70,12 +93,23 @@ class Journal:
     def save(self, dump: dict[str, Any], stages: list[list[str]], summary: dict[str, dict[str, int]],
              outputs: dict[str, list[tuple[str, int]]], finished: bool) -> None:
         state = {"aggregated_steps_signature": dump["aggregated_steps_signature"], "signature": dump["signature"],
-                 "finished": finished, "stages": stages, "updated_at": time.time(), "steps": summary}
+                 "finished": finished, "stages": stages, "updated_at": time.time(), "steps": summary,
+                 "sources": self.sources}
         write_atomic(self.pdir / "batch_manager.json", json.dumps(state, indent=1).encode())
         steps = dump["pipeline"]["steps"]
         for name, objs in outputs.items():
-            record = {"params": steps.get(name, {}), "summary": summary.get(name, {}), "outputs": objs}
+            record = {"params": steps.get(name, {}), "summary": summary.get(name, {}), "outputs": objs,
+                      "fingerprint": dump["provenance"][name]["fingerprint"]}
             write_atomic(self.pdir / "batch_manager_steps" / f"{name}.json", json.dumps(record).encode())
+            (self.pdir / "batch_manager_steps" / f"{name}.log").unlink(missing_ok=True)
+
+    def log_output(self, step: str, digest: str, rows: int) -> None:
+        """Note a released batch's object as soon as it is released: ``synthgen cache gc`` keeps it even
+        if this run is killed before it saves (the step's JSON record replaces the log when it does)."""
+        path = self.pdir / "batch_manager_steps" / f"{step}.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as fh:
+            fh.write(f"{digest} {rows}\n")
 
     def offline_jobs(self) -> dict[str, list[str]]:
         """Pending offline batch job ids per step, as the last pending run left them."""

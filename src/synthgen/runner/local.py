@@ -53,7 +53,8 @@ class LocalExecutor:
         for replica in range(step.resources.replicas):
             proc = self._ctx.Process(
                 target=process_main, name=f"synthgen:{name}:{replica}", daemon=True,
-                args=(step, self._store_root, replica, self._tasks[name], self._results, self._log_level),
+                args=(step, self._store_root, replica, self._tasks[name], self._results, self._log_level,
+                      os.getpid()),
             )
             with _visible_devices(gpu_ids[replica] if gpu_ids else None):
                 proc.start()

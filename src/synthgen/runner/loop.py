@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from loguru import logger
 
 from synthgen import plan
-from synthgen.errors import OfflineBatchGenerationNotFinished, PipelineInterrupted, StepError
+from synthgen.errors import BudgetExceeded, OfflineBatchGenerationNotFinished, PipelineInterrupted, StepError
 from synthgen.runner.progress import Progress
 from synthgen.runner.tasks import BatchDone, BatchFailed, BatchTask, ReplicaEvent, Segment
 from synthgen.store import Store
@@ -76,13 +76,15 @@ class Scheduler:
         self.on_tick: Any = None
         self.elapsed = 0.0
         self.stop_file: Path | None = None  # created by interrupt(): steps waiting inside a batch see it
+        self.on_release: Any = None  # (step, digest, rows) for each batch released downstream
 
     # ---- stages ----------------------------------------------------------------------------
     def run_stage(self, stage: list[str]) -> None:
         self.active = set(stage)
         for name in stage:
             if self.states[name].node.kind == "generator":
-                self._dispatch(BatchTask(name, 0, self.states[name].node.fingerprint, generate=True))
+                self._dispatch(BatchTask(name, 0, self.states[name].node.fingerprint, generate=True,
+                                         stop_file=str(self.stop_file or "")))
             else:
                 self._form_batches(name)
         while not all(self.states[n].finished for n in stage):
@@ -116,6 +118,8 @@ class Scheduler:
         error = msg.error or RuntimeError(msg.traceback)
         if isinstance(error, OfflineBatchGenerationNotFinished):  # pending jobs, not a failure
             raise OfflineBatchGenerationNotFinished(error.jobs_ids, f"step '{msg.step}': {error}", msg.step)
+        if isinstance(error, BudgetExceeded):  # a clean, resumable stop: no traceback, its own type
+            raise BudgetExceeded(f"step '{msg.step}': {error}") from error
         logger.error(f"step '{msg.step}' failed on batch {msg.seq}:\n{msg.traceback}")
         if isinstance(error, StepError):  # the step already named itself and the problem
             raise error
@@ -134,6 +138,8 @@ class Scheduler:
             out = st.pending.pop(st.released)
             st.released += 1
             st.outputs.append((out.digest, out.rows))
+            if self.on_release is not None:
+                self.on_release(done.step, out.digest, out.rows)
             self.progress.advance(done.step, out.rows)
             for succ in st.succs:
                 self._push(succ, done.step, (out.digest, 0, out.rows))
@@ -223,9 +229,12 @@ class Scheduler:
         if self.stop_file is not None:
             self.stop_file.touch()
 
-    def summary(self) -> dict[str, dict[str, int]]:
+    def summary(self) -> dict[str, dict[str, Any]]:
+        """Per step: batches, rows, cache hits and misses, its kind, and a hash of its output objects
+        (``synthgen cache explain`` tells from it whether a step's rows changed between runs)."""
         return {n: {"batches": st.released, "rows": sum(r for _, r in st.outputs), "cache_hits": st.hits,
-                    "computed": st.misses} for n, st in self.states.items()}
+                    "computed": st.misses, "kind": st.node.kind, "outputs": plan.stable_hash(st.outputs)}
+                for n, st in self.states.items()}
 
 
 def wait_seconds(start: float) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,21 +37,34 @@ def forced_steps(graph: plan.Graph, use_cache: bool) -> set[str]:
     return forced
 
 
-def make_executor(runner: str, store: Store, log_level: str) -> Executor:
+RUNNER_OPTIONS = {"local": frozenset(), "ray": frozenset({"address", "num_cpus"})}
+
+
+def make_executor(runner: str, store: Store, log_level: str, options: dict[str, Any] | None = None) -> Executor:
+    """The executor for ``runner``; ``options`` are its settings (Ray: ``address``, ``num_cpus``).
+
+    Raises:
+        ConfigError: an unknown runner or option.
+    """
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    if runner not in RUNNER_OPTIONS:
+        raise ConfigError(f"unknown runner '{runner}': the runners are 'local' and 'ray'")
+    unknown = sorted(set(options) - RUNNER_OPTIONS[runner])
+    if unknown:
+        valid = ", ".join(sorted(RUNNER_OPTIONS[runner])) or "none"
+        raise ConfigError(f"runner '{runner}' has no option {unknown[0]!r}. Its options: {valid}")
     if runner == "local":
         from synthgen.runner.local import LocalExecutor
 
         return LocalExecutor(str(store.root), log_level)
-    if runner == "ray":
-        from synthgen.runner.ray_executor import RayExecutor
+    from synthgen.runner.ray_executor import RayExecutor
 
-        return RayExecutor(str(store.root), log_level)
-    raise ConfigError(f"unknown runner '{runner}': the runners are 'local' and 'ray'")
+    return RayExecutor(str(store.root), log_level, **options)
 
 
 def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_cache: bool = True,
                  runner: str = "local", checkpoint_strategy: CheckpointStrategy | None = None,
-                 checkpoint_path: str | None = None) -> Distiset:
+                 checkpoint_path: str | None = None, runner_options: dict[str, Any] | None = None) -> Distiset:
     """Run ``pipeline`` (see :meth:`Pipeline.run`)."""
     log_level = setup_logging()
     graph = pipeline.graph()
@@ -62,14 +76,17 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
     forced = forced_steps(graph, use_cache)
     dump = pipeline.dump()
     with run_lock(pdir, pipeline.name):
-        journal = Journal(pdir)
+        journal = Journal(pdir, source_states(graph))
         if not forced and journal.finished_with(dump["aggregated_steps_signature"]):
             logger.info(f"pipeline '{pipeline.name}' loaded from cache ({pdir}): nothing to compute")
             return _distiset(pdir)
+        preflight_llms(graph)
+        journal.mark_unfinished()
         journal.write_pipeline_yaml(dump)
         warn_fresh_llm_steps(graph, forced)
         _fire("synthgen_before_pipeline_run", pipeline=pipeline)
-        scheduler = _execute(graph, stages, store, journal, dump, forced, gpu_plan, log_level, runner,
+        executor = make_executor(runner, store, log_level, runner_options)
+        scheduler = _execute(graph, stages, store, journal, dump, forced, gpu_plan, executor,
                              checkpoint_strategy, checkpoint_path)
         for leaf in graph.leaves():
             write_leaf_data(store, journal.data_dir, leaf, scheduler.states[leaf].outputs)
@@ -87,11 +104,11 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
 
 
 def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: Journal, dump: dict[str, Any],
-             forced: set[str], gpu_plan: dict[str, list[list[int]]], log_level: str, runner: str,
+             forced: set[str], gpu_plan: dict[str, list[list[int]]], executor: Executor,
              strategy: CheckpointStrategy | None, checkpoint_path: str | None) -> Scheduler:
-    executor = make_executor(runner, store, log_level)
     progress = Progress(list(graph.nodes))
     scheduler = Scheduler(graph, store, executor, forced, gpu_plan, progress)
+    scheduler.on_release = journal.log_output
     scheduler.stop_file = journal.pdir / ".stop"
     scheduler.stop_file.unlink(missing_ok=True)
     if strategy and checkpoint_path:
@@ -103,7 +120,7 @@ def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: 
                 logger.info(f"load stage {i + 1}/{len(stages)}: {', '.join(stage)}")
                 scheduler.run_stage(stage)
     except PipelineInterrupted:
-        executor.shutdown(force=True)
+        executor.shutdown()  # in-flight batches are written: let every replica unload, then end
         _save(journal, dump, stages, scheduler, finished=False)
         raise PipelineInterrupted(
             f"pipeline '{dump['pipeline']['name']}' stopped by Ctrl+C; every finished batch is in the cache "
@@ -125,6 +142,25 @@ def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: 
     executor.shutdown()
     scheduler.elapsed = time.monotonic() - started
     return scheduler
+
+
+def source_states(graph: plan.Graph) -> dict[str, Any]:
+    """Each generator's ``source_state()`` (JSON-able), for the finished-run check."""
+    states = {}
+    for name, node in graph.nodes.items():
+        state = getattr(node.step, "source_state", lambda: None)()
+        if state is not None:
+            states[name] = json.loads(json.dumps(state, default=str))
+    return states
+
+
+def preflight_llms(graph: plan.Graph) -> None:
+    """Problems an LLM can see without a request (a missing API key) stop the run before any step
+    runs, so no paid request goes out for a run that would fail at a later stage."""
+    for name in plan.topological_order(graph):
+        llm = getattr(graph.nodes[name].step, "llm", None)
+        if llm is not None and hasattr(llm, "preflight"):
+            llm.preflight()
 
 
 def warn_fresh_llm_steps(graph: plan.Graph, forced: set[str]) -> None:

@@ -66,6 +66,7 @@ class Replica:
 
     def run_generator(self, task: BatchTask, emit: Emit) -> None:
         assert isinstance(self.step, GeneratorStep)
+        interrupts.watch(task.stop_file)
         seq, offset = 0, 0
         for rows, last in self.step.process(offset=0):
             rows = list(rows)
@@ -74,7 +75,7 @@ class Replica:
             _fire("synthgen_after_batch_written", step=self.step, batch={"seq": seq, "digest": digest, "rows": n})
             emit(BatchDone(task.step, seq, digest, n, last=last))
             seq, offset = seq + 1, offset + n
-            if last:
+            if last or interrupts.requested():  # Ctrl+C: what was emitted is written; stop reading
                 return
         digest, n = self.store.put_rows([])
         emit(BatchDone(task.step, seq, digest, 0, last=True))
@@ -106,16 +107,21 @@ def failed(task: BatchTask, exc: BaseException) -> BatchFailed:
 
 
 # ---- process entry point ------------------------------------------------------------------
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     """A worker never outlives the run: the kernel kills it with its parent (Linux), and a watchdog
-    thread covers the other platforms."""
+    thread covers the other platforms.
+
+    ``parent`` is the pid the main process gave, not ``os.getppid()`` read here: a parent killed while
+    this worker was still starting has already handed it to init, and must still end it.
+    """
     try:
         import ctypes
 
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except Exception:
         pass
-    parent = os.getppid()
+    if os.getppid() != parent:  # the parent died before the death signal was armed
+        os._exit(1)
 
     def watch() -> None:
         while True:
@@ -126,10 +132,11 @@ def _die_with_parent() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def process_main(step: _Step, store_root: str, replica: int, task_q: Any, result_q: Any, log_level: str) -> None:
-    """Entry point of a spawned worker process."""
+def process_main(step: _Step, store_root: str, replica: int, task_q: Any, result_q: Any, log_level: str,
+                 parent: int) -> None:
+    """Entry point of a spawned worker process (``parent``: the main process's pid)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides how Ctrl+C ends a run
-    _die_with_parent()
+    _die_with_parent(parent)
     from synthgen.logging import setup_logging
 
     setup_logging(log_level)

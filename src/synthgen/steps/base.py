@@ -247,7 +247,9 @@ def output_relevant(dumped: dict[str, Any]) -> dict[str, Any]:
     for key, value in dumped.items():
         if key in NON_OUTPUT_FIELDS:
             continue
-        out[key] = output_relevant(value) if isinstance(value, dict) else value
+        # Recurse into nested models (they dump with a ``type``), not into plain mappings such as
+        # input_mappings={"name": "title"}, whose keys are data, never settings.
+        out[key] = output_relevant(value) if isinstance(value, dict) and "type" in value else value
     return out
 
 
@@ -268,6 +270,15 @@ class GeneratorStep(_Step):
     """A source of rows: ``process(offset)`` yields ``(rows, last_batch)``."""
 
     batch_size: RuntimeParameter[int] = Field(default=50, ge=1)
+
+    def source_state(self) -> Any:
+        """What the rows are read from, as it is now (file sizes and modification times, ...), or
+        ``None`` when the parameters say it all.
+
+        A finished pipeline is returned from the cache only while this is unchanged. When it changes,
+        the generator reruns, and downstream only the batches holding new rows are computed.
+        """
+        return None
 
     def process(self, offset: int = 0) -> GeneratorStepOutput:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__}.process is not implemented")

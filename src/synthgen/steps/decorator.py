@@ -16,6 +16,7 @@ def step(
     inputs: list[str] | dict[str, bool] | None = None,
     outputs: list[str] | dict[str, bool] | None = None,
     step_type: Literal["normal", "global", "generator"] = "normal",
+    version: int = 1,
 ) -> Callable[[Callable[..., Any]], type[_Step]]:
     """Make a Step class from a generator function.
 
@@ -25,6 +26,8 @@ def step(
         inputs: the columns the step reads.
         outputs: the columns the step writes.
         step_type: ``normal`` (row-wise), ``global`` (all rows at once) or ``generator``.
+        version: bump it when the function's behaviour changes: the body is not hashed, so this is
+            what makes cached outputs of the old code stop matching.
 
     Returns:
         A decorator that returns the new Step class, named after the function.
@@ -46,6 +49,7 @@ def step(
             "__doc__": fn.__doc__,
             "__annotations__": {n: (p.annotation if p.annotation is not p.empty else Any) for n, p in params.items()},
             "_fn": staticmethod(fn),
+            "version": version,
             "inputs": property(lambda self: list(inputs or [])),
             "outputs": property(lambda self: list(outputs or [])),
             "process": _make_process(step_type, list(params)),

@@ -8,6 +8,7 @@ A failed row is kept, with ``None`` outputs: rows are never lost to one bad answ
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -69,8 +70,13 @@ class Task(Step):
         Raises:
             ValueError: the answer does not follow the structured-output schema.
         """
-        schema = schema_of(self.structured_output)
+        schema = schema_of(self.structured_output_for(row))
         return {"generation": parse_structured(text, schema) if schema is not None else text}
+
+    def structured_output_for(self, row: dict[str, Any]) -> dict[str, Any] | type[BaseModel] | None:
+        """The schema the answer for ``row`` must follow (``structured_output`` unless a task knows
+        better per row, e.g. exactly one rating per response)."""
+        return self.structured_output
 
     # ---- lifecycle and scheduling -------------------------------------------------------------
     @property
@@ -103,12 +109,24 @@ class Task(Step):
     def process(self, *inputs: StepInput) -> StepOutput:
         rows = inputs[0] if inputs else []
         chats = [self.format_input(row) for row in rows]
-        outputs = self.llm.generate(chats, num_generations=self.num_generations,
-                                    structured_output=self.structured_output)
+        outputs = self._generate(chats, [self.structured_output_for(row) for row in rows])
         result: list[dict[str, Any]] = []
         for row, chat, output in zip(rows, chats, outputs, strict=True):
             result.extend(self._rows_for(row, chat, output))
         yield result
+
+    def _generate(self, chats: list[LLMInput], schemas: list[Any]) -> list[GenerateOutput]:
+        """One ``generate`` call per distinct schema (most tasks have one), answers in row order."""
+        groups: dict[str, list[int]] = {}
+        for i, schema in enumerate(schemas):
+            groups.setdefault(json.dumps(schema_of(schema), sort_keys=True), []).append(i)
+        outputs: list[GenerateOutput | None] = [None] * len(chats)
+        for indices in groups.values():
+            answers = self.llm.generate([chats[i] for i in indices], num_generations=self.num_generations,
+                                        structured_output=schemas[indices[0]])
+            for i, answer in zip(indices, answers, strict=True):
+                outputs[i] = answer
+        return [o for o in outputs if o is not None]
 
     def _rows_for(self, row: dict[str, Any], chat: LLMInput, output: GenerateOutput) -> list[dict[str, Any]]:
         errors = output.get("errors") or [None] * len(output["generations"])

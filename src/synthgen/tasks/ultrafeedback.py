@@ -18,7 +18,7 @@ import json
 import re
 from typing import Any
 
-from pydantic import field_validator
+from pydantic import BaseModel, field_validator
 
 from synthgen.errors import ConfigError
 from synthgen.tasks._templates import load_template
@@ -33,13 +33,22 @@ ULTRAFEEDBACK_SCHEMA: dict[str, Any] = {
     "title": "UltraFeedbackRatings",
     "type": "object",
     "properties": {
-        "ratings": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 5}},
+        # An enum rather than minimum/maximum: grammars (llama.cpp) and guided decoding enforce it.
+        "ratings": {"type": "array", "items": {"type": "integer", "enum": [1, 2, 3, 4, 5]}},
         "rationales": {"type": "array", "items": {"type": "string"}},
     },
     "required": ["ratings", "rationales"],
     "additionalProperties": False,
 }
 """The structured-output answer: one rating and one rationale per text, in the order of the texts."""
+
+
+def ratings_schema(num_generations: int) -> dict[str, Any]:
+    """:data:`ULTRAFEEDBACK_SCHEMA` with exactly ``num_generations`` ratings and rationales, so that a
+    grammar (llama.cpp) or guided decoding (vLLM) cannot answer too few or too many."""
+    exact = {"minItems": num_generations, "maxItems": num_generations}
+    properties = {k: {**v, **exact} for k, v in ULTRAFEEDBACK_SCHEMA["properties"].items()}
+    return {**ULTRAFEEDBACK_SCHEMA, "properties": properties}
 
 _HEADER = re.compile(r"^[ \t#*]*Output for Text[ \t]*(\d+)\b.*$", re.IGNORECASE | re.MULTILINE)
 _RATING_LINE = re.compile(r"^[ \t*_-]*Rating[ \t*_]*:(.*)$", re.IGNORECASE | re.MULTILINE)
@@ -48,6 +57,7 @@ _RATIONALE_END = re.compile(r"\n[ \t]*(?:---+|#{1,3}[ \t]|[*_-]*Rating[ \t*_]*:)
 # A JSON answer, possibly in a ```json fence; the fence is dropped before decoding.
 _JSON_START = re.compile(r"^\s*(?:```(?:json)?\s*)?\{", re.IGNORECASE)
 _JSON_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
+_RATINGS_ARRAY = re.compile(r'"ratings"\s*:\s*\[([^\]]*)\]')
 # An integer, optionally "/5", not followed by a decimal part, more digits or another scale ("4/10").
 _RATING_VALUE = re.compile(r"^(\d+)(?:\s*/\s*5)?(?!\.?\d|\s*/)")
 
@@ -167,10 +177,11 @@ def parse_structured_output(
     Entries past ``num_generations`` are ignored; missing or invalid ones are ``None``.
     """
     if isinstance(answer, str):
+        text = answer
         try:
-            answer = json.loads(_JSON_FENCE.sub("", answer.strip()))
+            answer = json.loads(_JSON_FENCE.sub("", text.strip()))
         except json.JSONDecodeError:
-            answer = {}
+            answer = _complete_ratings(text)
     if not isinstance(answer, dict):
         answer = {}
     ratings = _as_list(answer.get("ratings"))
@@ -179,6 +190,18 @@ def parse_structured_output(
         [parse_rating(ratings[i]) if i < len(ratings) else None for i in range(num_generations)],
         [_as_rationale(rationales[i]) if i < len(rationales) else None for i in range(num_generations)],
     )
+
+
+def _complete_ratings(text: str) -> dict[str, Any]:
+    """From JSON cut off by the token limit, the ``ratings`` array when it was written out whole (it
+    comes first in the schema); a rationale cut mid-sentence is dropped, never a rating guessed."""
+    match = _RATINGS_ARRAY.search(text)
+    if match is None:
+        return {}
+    try:
+        return {"ratings": json.loads(f"[{match.group(1)}]")}
+    except json.JSONDecodeError:
+        return {}
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -219,14 +242,16 @@ class UltraFeedback(Task):
         llm: the judge.
         aspect: ``helpfulness``, ``honesty``, ``instruction-following``, ``truthfulness`` or
             ``overall-rating`` (the default).
-        use_structured_output: ask the backend for :data:`ULTRAFEEDBACK_SCHEMA` JSON instead of sections.
+        use_structured_output: ask the backend for :data:`ULTRAFEEDBACK_SCHEMA` JSON instead of sections;
+            ``None`` (the default) asks for it when the backend enforces a schema natively (OpenAI,
+            Anthropic, vLLM, llama.cpp grammars), so the answers always parse.
 
     Inputs: ``instruction``, ``generations`` (a list of responses).
     Outputs: ``ratings`` (int or None per response, same order), ``rationales``, ``model_name``.
     """
 
     aspect: str = "overall-rating"
-    use_structured_output: bool = False
+    use_structured_output: bool | None = None
 
     @field_validator("aspect")
     @classmethod
@@ -234,10 +259,17 @@ class UltraFeedback(Task):
         template_name(aspect)  # raises ConfigError listing the aspects
         return aspect
 
-    def model_post_init(self, __context: Any) -> None:
-        super().model_post_init(__context)
-        if self.use_structured_output and self.structured_output is None:
-            self.structured_output = ULTRAFEEDBACK_SCHEMA
+    @property
+    def structured(self) -> bool:
+        """Whether the judge answers JSON (see ``use_structured_output``)."""
+        if self.use_structured_output is not None:
+            return self.use_structured_output
+        return bool(getattr(self.llm, "supports_structured_output", False))
+
+    def structured_output_for(self, row: dict[str, Any]) -> dict[str, Any] | type[BaseModel] | None:
+        if self.structured_output is not None or not self.structured:
+            return self.structured_output
+        return ratings_schema(len(row.get("generations") or []))
 
     @property
     def inputs(self) -> list[str]:
@@ -256,7 +288,7 @@ class UltraFeedback(Task):
         """
         generations = [g if g is not None else "" for g in row["generations"] or []]
         completion = getattr(self.llm, "chat_format", None) == "completion"
-        chat = render_prompt(row["instruction"], generations, self.aspect, self.use_structured_output,
+        chat = render_prompt(row["instruction"], generations, self.aspect, self.structured,
                              prime=completion)
         return "\n\n".join(m["content"] for m in chat) if completion else chat
 

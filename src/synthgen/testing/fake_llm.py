@@ -31,6 +31,10 @@ class FakeLLM(LLM):
     fail_on: list[str] = Field(default_factory=list)
 
     @property
+    def supports_structured_output(self) -> bool:
+        return True
+
+    @property
     def model_name(self) -> str:
         return self.model
 

@@ -64,6 +64,10 @@ class AddColumn(Step):
     def outputs(self) -> list[str]:
         return [self.output]
 
+    def unload(self) -> None:
+        if self.count_dir:  # lets a test see that a replica unloaded (after Ctrl+C, say)
+            (Path(self.count_dir) / f"{self.name}.unloaded").touch()
+
     def process(self, *inputs: StepInput) -> StepOutput:
         rows = inputs[0]
         time.sleep(self.delay)

@@ -9,7 +9,7 @@ from pydantic import Field, PrivateAttr, field_validator
 from synthgen.errors import ConfigError
 from synthgen.steps.base import GeneratorStep, GeneratorStepOutput
 from synthgen.steps.loaders._batching import batches_with_last, dataset_rows
-from synthgen.steps.loaders.files import as_str, public_options
+from synthgen.steps.loaders.files import as_str, file_state, public_options
 
 _DATASET_MARK = "state.json"
 _DATASET_DICT_MARK = "dataset_dict.json"
@@ -72,6 +72,15 @@ class LoadDataFromDisk(GeneratorStep):
 
     def unload(self) -> None:
         self._dataset = None
+
+    def source_state(self) -> Any:
+        """Size and modification time of every file of the saved dataset: saving over it changes it."""
+        from fsspec.core import url_to_fs
+
+        fs, root = url_to_fs(str(self.dataset_path), **self.storage_options)
+        if not fs.isdir(root):
+            return "missing"  # the run itself reports it, on load
+        return [file_state(fs, path) for path in sorted(fs.find(root))]
 
     def process(self, offset: int = 0) -> GeneratorStepOutput:
         """Yield ``(rows, last_batch)`` from row ``offset`` on."""

@@ -65,6 +65,15 @@ class LoadDataFromFileSystem(GeneratorStep):
     def unload(self) -> None:
         self._files = None
 
+    def source_state(self) -> Any:
+        """Each matched file with its size and modification time: appending rows changes it."""
+        entries = self.data_files if isinstance(self.data_files, list) else [self.data_files]
+        try:
+            files = [(fs, path) for entry in entries for fs, path in self._expand(entry)]
+        except ConfigError:
+            return "missing"  # the run itself reports it, on load
+        return [file_state(fs, path) for fs, path in files]
+
     def process(self, offset: int = 0) -> GeneratorStepOutput:
         """Yield ``(rows, last_batch)`` from row ``offset`` on."""
         if self._files is None:
@@ -110,6 +119,13 @@ class LoadDataFromFileSystem(GeneratorStep):
                 f"Set filetype= to one of {', '.join(FILETYPES)}"
             )
         return kind
+
+
+def file_state(fs: Any, path: str) -> list[Any]:
+    """``[path, size, modified]`` of one file, for local disks and object stores alike."""
+    info = fs.info(path)
+    modified = info.get("mtime") or info.get("LastModified") or info.get("last_modified") or info.get("ETag")
+    return [path, info.get("size"), str(modified)]
 
 
 def as_str(value: Any) -> Any:

@@ -1,0 +1,65 @@
+"""Deterministic answers shaped like real model output, for the built-in tasks' prompts.
+
+``OpenAITestServer(reply_fn=shaped_reply)`` (or Anthropic's) answers an UltraFeedback judge with rated
+sections, a SelfInstruct prompt with a numbered list of queries, an EvolInstruct prompt with a rewritten
+instruction, and anything else with a short answer, so a whole built-in pipeline runs end to end with
+meaningful rows: ratings that differ, DPO pairs that exist, instructions to expand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+_TEXTS = re.compile(r"^<text (\d+)>", re.MULTILINE)
+_QUERIES = re.compile(r"Develop (\d+) user queries")
+_GIVEN = re.compile(r"#The Given Prompt#:\s*\n(.*?)\n\s*#(?:Rewritten|Created) Prompt#", re.DOTALL)
+_CONTEXT = re.compile(r"# Context\s*\n(.*?)\n\s*#", re.DOTALL)
+
+
+def shaped_reply(body: dict[str, Any]) -> str:
+    """The answer to an OpenAI chat/completions or Anthropic messages request body."""
+    prompt = _prompt_of(body)
+    if _TEXTS.search(prompt):
+        return _judge(prompt)
+    if match := _QUERIES.search(prompt):
+        return _queries(int(match.group(1)), _first(_CONTEXT, prompt, "the topic"))
+    if match := _GIVEN.search(prompt):
+        return f"{match.group(1).strip()} Explain your reasoning step by step."
+    last = prompt.strip().splitlines()[-1] if prompt.strip() else ""
+    return f"Here is a short answer to: {last}"
+
+
+def _judge(prompt: str) -> str:
+    from synthgen.tasks.ultrafeedback import render_answer
+
+    texts = sorted({int(n) for n in _TEXTS.findall(prompt)})
+    # Ratings differ between responses (and between prompts), so DPO pairs have a chosen and a rejected.
+    seed = int(hashlib.sha256(prompt.encode()).hexdigest()[:8], 16)
+    ratings = [5 - (seed + i) % 5 for i in range(len(texts))]
+    return "My evaluation follows.\n\n" + render_answer(ratings)
+
+
+def _queries(count: int, context: str) -> str:
+    topic = " ".join(context.split()[:6])
+    return "\n".join(f"{i}. Question {i} about {topic}?" for i in range(1, count + 1))
+
+
+def _first(pattern: re.Pattern[str], text: str, default: str) -> str:
+    match = pattern.search(text)
+    return match.group(1).strip() if match else default
+
+
+def _prompt_of(body: dict[str, Any]) -> str:
+    if "prompt" in body:
+        prompt = body["prompt"]
+        return prompt if isinstance(prompt, str) else "\n".join(prompt)
+    parts = [_content(body.get("system", ""))] + [_content(m.get("content", "")) for m in body.get("messages", [])]
+    return "\n".join(parts)
+
+
+def _content(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "\n".join(b.get("text", "") for b in content if isinstance(b, dict))
