@@ -122,3 +122,16 @@ def test_runner_options_reach_ray_init(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(ray_executor, "init_ray", lambda address=None, num_cpus=None: seen.append((address, num_cpus)))
     make_executor("ray", Store(tmp_path), "INFO", {"address": "head:6379", "num_cpus": None})
     assert seen == [("head:6379", None)]
+
+
+def test_a_sources_batches_stream_to_downstream_steps(tmp_path: Path) -> None:
+    """The source waits after its first batch until the downstream step has processed one: only a
+    loop that receives batches while the source still runs can finish this pipeline."""
+    from synthgen.testing.steps import AddColumn
+
+    counts = tmp_path / "counts"
+    counts.mkdir()
+    with Pipeline(name="stream", cache_dir=tmp_path / "cache") as p:
+        gen = GenerateNumbers(name="gen", count=100, batch_size=10, wait_for=str(counts / "a"))
+        gen >> AddColumn(name="a", output="a", count_dir=str(counts), input_batch_size=10)
+    assert [r["a"] for r in rows(p.run(runner="ray"))] == list(range(100))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,18 +94,18 @@ class _ReplicaActor:
         except BaseException as exc:
             return failed(task, exc)
 
-    def run_generator(self, task: BatchTask) -> list[Any]:
-        """Run the whole generator; its batches come back as one list of BatchDone (digests, not rows)."""
+    def stream_generator(self, task: BatchTask) -> Iterator[Any]:
+        """Run the generator as a Ray streaming generator: each BatchDone (a digest, not rows) reaches
+        the loop as soon as its batch is written, so downstream steps start before the source ends."""
         from synthgen.runner.worker import failed
 
         if self.load_error is not None:
-            return [failed(task, self.load_error)]
-        out: list[Any] = []
+            yield failed(task, self.load_error)
+            return
         try:
-            self.rep.run_generator(task, out.append)
+            yield from self.rep.iter_generator(task)
         except BaseException as exc:
-            out.append(failed(task, exc))
-        return out
+            yield failed(task, exc)
 
     def unload(self) -> Any:
         if self.load_error is None:
@@ -196,7 +197,10 @@ class RayExecutor:
             return
         reps.load[idx] += 1
         actor = reps.actors[idx]
-        ref = actor.run_generator.remote(task) if task.generate else actor.run_batch.remote(task)
+        if task.generate:
+            ref = actor.stream_generator.options(num_returns="streaming").remote(task)
+        else:
+            ref = actor.run_batch.remote(task)
         self._refs[ref] = (task.step, idx, task, attempt)
 
     def poll(self, timeout: float) -> list[Any]:
@@ -216,6 +220,8 @@ class RayExecutor:
 
     def _collect(self, ref: Any) -> list[Any]:
         ray = self._ray
+        if isinstance(ref, ray.ObjectRefGenerator):
+            return self._collect_stream(ref)
         step, idx, task, attempt = self._refs.pop(ref)
         reps = self._steps.get(step)
         if reps is not None and task is not None:
@@ -227,6 +233,29 @@ class RayExecutor:
         except ray.exceptions.RayError as exc:
             return [BatchFailed(step, task.seq if task else -1, None, str(exc))]
         return result if isinstance(result, list) else [result]
+
+    def _collect_stream(self, gen: Any) -> list[Any]:
+        """The next batch of a streaming generator; it stays in flight until it is exhausted."""
+        ray = self._ray
+        step, idx, task, attempt = self._refs[gen]
+        try:
+            item = next(gen)
+        except StopIteration:
+            self._done_streaming(gen, step, idx)
+            return []
+        try:
+            return [ray.get(item)]
+        except ray.exceptions.RayActorError as exc:
+            self._done_streaming(gen, step, idx)
+            return self._actor_died(step, idx, task, attempt, exc)
+        except ray.exceptions.RayError as exc:
+            return [BatchFailed(step, task.seq if task else -1, None, str(exc))]
+
+    def _done_streaming(self, gen: Any, step: str, idx: int) -> None:
+        del self._refs[gen]
+        reps = self._steps.get(step)
+        if reps is not None:
+            reps.load[idx] -= 1
 
     def _actor_died(self, step: str, idx: int, task: BatchTask | None, attempt: int, exc: Exception) -> list[Any]:
         reps = self._steps.get(step)

@@ -8,7 +8,7 @@ import signal
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -65,20 +65,25 @@ class Replica:
         return BatchDone(task.step, task.seq, digest, n, key=task.key)
 
     def run_generator(self, task: BatchTask, emit: Emit) -> None:
+        for done in self.iter_generator(task):
+            emit(done)
+
+    def iter_generator(self, task: BatchTask) -> Iterator[BatchDone]:
+        """Run the generator step, yielding each batch as soon as it is written."""
         assert isinstance(self.step, GeneratorStep)
         interrupts.watch(task.stop_file)
-        seq, offset = 0, 0
+        seq = 0
         for rows, last in self.step.process(offset=0):
             rows = list(rows)
             apply_output_mappings(self.step, rows)
             digest, n = self.store.put_rows(rows)
             _fire("synthgen_after_batch_written", step=self.step, batch={"seq": seq, "digest": digest, "rows": n})
-            emit(BatchDone(task.step, seq, digest, n, last=last))
-            seq, offset = seq + 1, offset + n
+            yield BatchDone(task.step, seq, digest, n, last=last)
+            seq += 1
             if last or interrupts.requested():  # Ctrl+C: what was emitted is written; stop reading
                 return
         digest, n = self.store.put_rows([])
-        emit(BatchDone(task.step, seq, digest, 0, last=True))
+        yield BatchDone(task.step, seq, digest, 0, last=True)
 
     def _read(self, segments: list[tuple[str, int, int]]) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []

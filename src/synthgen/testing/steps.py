@@ -28,11 +28,16 @@ def batches_run(count_dir: str | Path, name: str) -> int:
 
 
 class GenerateNumbers(GeneratorStep):
-    """Rows ``{"n": 0..count-1}``."""
+    """Rows ``{"n": 0..count-1}``.
+
+    ``wait_for``: after the first batch, wait (up to 60 s) for this file to exist before going on; a
+    downstream step that creates it proves that batches stream to it while the source still runs.
+    """
 
     count: int = 100
     delay: float = 0.0
-    signature_exclude: ClassVar[frozenset[str]] = frozenset({"delay"})
+    wait_for: str | None = None
+    signature_exclude: ClassVar[frozenset[str]] = frozenset({"delay", "wait_for"})
 
     @property
     def outputs(self) -> list[str]:
@@ -43,6 +48,16 @@ class GenerateNumbers(GeneratorStep):
             stop = min(self.count, start + self.batch_size)
             time.sleep(self.delay)
             yield [{"n": i} for i in range(start, stop)], stop >= self.count
+            if self.wait_for and start == offset:
+                _wait_for(Path(self.wait_for))
+
+
+def _wait_for(path: Path, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path} did not appear within {timeout:.0f} s: batches are not streaming")
+        time.sleep(0.02)
 
 
 class AddColumn(Step):
