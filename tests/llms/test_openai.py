@@ -201,3 +201,18 @@ def test_cache_key_ignores_secret_and_port(openai_server) -> None:
     assert a.cache_identity() == b.cache_identity()
     assert a.fingerprint_params() == b.fingerprint_params()
     assert "k1" not in json.dumps(a.fingerprint_params())
+
+
+def test_the_key_is_in_no_file_a_run_writes(openai_server, tmp_path) -> None:
+    """pipeline.yaml, batch records, request cache, leaf data, the saved Distiset and its card."""
+    from synthgen import Pipeline
+    from synthgen.steps.loaders import LoadDataFromDicts
+    from synthgen.tasks import TextGeneration
+
+    with Pipeline(name="secret", cache_dir=tmp_path / "cache") as p:
+        llm = OpenAILLM(model="m", base_url=openai_server.base_url, api_key=SECRET)
+        LoadDataFromDicts(data=[{"instruction": f"q{i}"} for i in range(3)]) >> TextGeneration(llm=llm)
+    p.run().save_to_disk(str(tmp_path / "saved"))
+    files = [f for f in tmp_path.rglob("*") if f.is_file()]
+    assert any(f.name == "pipeline.yaml" for f in files) and any(f.name == "README.md" for f in files)
+    assert [f for f in files if SECRET.encode() in f.read_bytes()] == []

@@ -134,3 +134,27 @@ def test_killed_run_keeps_what_was_written(tmp_path: Path, moment: float) -> Non
     store = Store(tmp_path / "cache")
     assert all(store.verify_object(o.stem) for o in objects)
     assert all(t.name.startswith(".") for t in leftovers)
+
+
+def test_kill_9_during_the_global_step_then_resume(tmp_path: Path) -> None:
+    """Killed once `b` has processed its last batch, as the global `total` stage starts: the rerun
+    reuses a and b and gives the uninterrupted dataset."""
+    from synthgen.testing.steps import batches_run
+
+    cache, counts = tmp_path / "cache", tmp_path / "counts"
+    counts.mkdir()
+    began = time.time()
+    proc = start(cache, counts)
+    deadline = time.monotonic() + 60
+    while batches_run(counts, "b") < 6 and time.monotonic() < deadline:  # 300 rows / input_batch_size 50
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait(10)
+    assert_no_orphans(began)
+    assert batches_run(counts, "total") == 0, "killed before the global step wrote its batch"
+    before = {s: batches_run(counts, s) for s in ("a", "b")}
+    final = chain(str(cache), count=COUNT, count_dir=str(counts)).run()["default"]["train"].to_list()
+    assert final == reference(tmp_path)
+    assert batches_run(counts, "a") == before["a"], "a came from the cache"
+    assert batches_run(counts, "b") - before["b"] <= 1, "b's batches came from the cache (the last may have been in flight)"
+    assert batches_run(counts, "total") == 1

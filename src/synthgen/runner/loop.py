@@ -47,6 +47,7 @@ class StepState:
     next_seq: int = 0
     released: int = 0
     pending: dict[int, BatchDone] = field(default_factory=dict)
+    inputs_of: dict[int, int] = field(default_factory=dict)  # seq -> input rows, for progress
     outputs: list[tuple[str, int]] = field(default_factory=list)
     submitted_all: bool = False
     finished: bool = False
@@ -140,7 +141,7 @@ class Scheduler:
             st.outputs.append((out.digest, out.rows))
             if self.on_release is not None:
                 self.on_release(done.step, out.digest, out.rows)
-            self.progress.advance(done.step, out.rows)
+            self.progress.advance(done.step, st.inputs_of.pop(out.seq, out.rows))
             for succ in st.succs:
                 self._push(succ, done.step, (out.digest, 0, out.rows))
             if st.node.kind == "generator" and out.last:
@@ -161,6 +162,8 @@ class Scheduler:
         if segment[2] > segment[1]:
             st.buffers[pred].append(segment)
             st.buffered[pred] += segment[2] - segment[1]
+            if pred == st.preds[0]:  # rows are joined by position: one predecessor's count is the total
+                self.progress.receive(step, segment[2] - segment[1])
         self._form_batches(step)
 
     # ---- batching --------------------------------------------------------------------------
@@ -199,6 +202,7 @@ class Scheduler:
 
     def _submit(self, st: StepState, inputs: list[list[Segment]]) -> None:
         key = plan.batch_key(st.node.fingerprint, inputs)
+        st.inputs_of[st.next_seq] = sum(stop - start for _, start, stop in inputs[0]) if inputs else 0
         self._dispatch(BatchTask(st.node.name, st.next_seq, key, inputs, fresh=st.node.name in self.forced,
                                  stop_file=str(self.stop_file or "")))
         st.next_seq += 1
