@@ -51,12 +51,17 @@ class Apply(Step):
         yield [fn(r) for r in inputs[0]]
 
 
-def slow(row: dict) -> dict:
+def slow(row: dict, loops: int = 300) -> dict:
     """A step with real per-row cost (about 20 µs), standing in for work worth resuming."""
     x = 0
-    for i in range(300):
+    for i in range(loops):
         x += i * row["a"]
     return {**row, "b": x}
+
+
+def slower(row: dict) -> dict:
+    """About 100 µs a row: work that dominates a run's fixed start-up (the kill-and-resume benchmark)."""
+    return slow(row, loops=1_500)
 
 
 def plain_loop(n: int) -> int:

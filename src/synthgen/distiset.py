@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,10 @@ def _dataset_from_parquet(files: list[Path]) -> datasets.Dataset:
     from synthgen.runner.journal import concat_tables
 
     table = concat_tables([pq.read_table(f) for f in files])
-    return datasets.Dataset(InMemoryTable(table))
+    # The files name the content: a fingerprint from them saves datasets hashing the table (~0.1 s/1M rows).
+    stats = [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+    fingerprint = hashlib.blake2b(repr(stats).encode(), digest_size=16).hexdigest()
+    return datasets.Dataset(InMemoryTable(table), fingerprint=fingerprint)
 
 
 def create_distiset(data_dir: str | Path, pipeline_path: str | Path | None = None) -> Distiset:

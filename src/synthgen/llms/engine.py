@@ -137,7 +137,9 @@ class RequestEngine:
         self._inflight[request.key] = future
         try:
             result = await self._send_with_retries(request)
-            store_result(store, request, result)
+            # The answer is fsynced before it counts as received, on a thread: the loop keeps every
+            # other request moving meanwhile.
+            await asyncio.to_thread(store_result, store, request, result)
             future.set_result(result)
             return result
         except BaseException as exc:

@@ -61,9 +61,11 @@ class Journal:
             only for the same sources (rows appended to an input file make it unfinished).
     """
 
-    def __init__(self, pdir: Path, sources: dict[str, Any] | None = None) -> None:
+    def __init__(self, pdir: Path, sources: dict[str, Any] | None = None,
+                 fingerprints: dict[str, str] | None = None) -> None:
         self.pdir = pdir
         self.sources = sources or {}
+        self.fingerprints = fingerprints or {}
 
     @property
     def data_dir(self) -> Path:
@@ -101,15 +103,30 @@ class Journal:
             record = {"params": steps.get(name, {}), "summary": summary.get(name, {}), "outputs": objs,
                       "fingerprint": dump["provenance"][name]["fingerprint"]}
             write_atomic(self.pdir / "batch_manager_steps" / f"{name}.json", json.dumps(record).encode())
-            (self.pdir / "batch_manager_steps" / f"{name}.log").unlink(missing_ok=True)
+            for log in (self.pdir / "batch_manager_steps").glob(f"{name}.*.log"):
+                log.unlink(missing_ok=True)
+
+    def _log_path(self, step: str) -> Path:
+        return self.pdir / "batch_manager_steps" / f"{step}.{self.fingerprints.get(step, '')[:16]}.log"
 
     def log_output(self, step: str, digest: str, rows: int) -> None:
         """Note a released batch's object as soon as it is released: ``synthgen cache gc`` keeps it even
         if this run is killed before it saves (the step's JSON record replaces the log when it does)."""
-        path = self.pdir / "batch_manager_steps" / f"{step}.log"
+        path = self._log_path(step)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a") as fh:
             fh.write(f"{digest} {rows}\n")
+
+    def has_progress(self, step: str) -> bool:
+        """Whether an earlier run of this step, with its current fingerprint, left batches behind (a
+        finished or saved run's record, or a killed run's log): a resume, mostly answered from the cache."""
+        if self._log_path(step).exists():
+            return True
+        try:
+            record = json.loads((self.pdir / "batch_manager_steps" / f"{step}.json").read_text())
+        except (FileNotFoundError, ValueError):
+            return False
+        return bool(record.get("outputs")) and record.get("fingerprint") == self.fingerprints.get(step)
 
     def offline_jobs(self) -> dict[str, list[str]]:
         """Pending offline batch job ids per step, as the last pending run left them."""

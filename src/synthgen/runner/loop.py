@@ -78,10 +78,19 @@ class Scheduler:
         self.elapsed = 0.0
         self.stop_file: Path | None = None  # created by interrupt(): steps waiting inside a batch see it
         self.on_release: Any = None  # (step, digest, rows) for each batch released downstream
+        self.prestart: set[str] | None = None  # steps started with their stage (None: all of them)
 
     # ---- stages ----------------------------------------------------------------------------
-    def run_stage(self, stage: list[str]) -> None:
+    def run_stage(self, stage: list[str], join: bool = True) -> None:
+        """Run one load stage to its end, then stop its replicas (they unload) and, with ``join``, wait
+        for them to exit, as the next stage's steps may need their GPUs."""
         self.active = set(stage)
+        # Every replica of the stage boots at once: started on its first batch instead, each step would
+        # wait for its upstream's first output before even importing (a chain of start-up delays).
+        for name in stage:
+            prestart = self.prestart is None or name in self.prestart or self.states[name].node.kind == "generator"
+            if prestart and not self.executor.running(name):
+                self.executor.start(self.states[name].node.step, self.gpu_plan.get(name))
         for name in stage:
             if self.states[name].node.kind == "generator":
                 self._dispatch(BatchTask(name, 0, self.states[name].node.fingerprint, generate=True,
@@ -102,7 +111,7 @@ class Scheduler:
         for name in stage:
             if self.executor.running(name):
                 self.executor.stop(name)
-        for name in stage:
+        for name in stage if join else ():
             if self.executor.running(name):
                 self.executor.join(name)
 

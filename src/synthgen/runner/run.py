@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,6 +69,7 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
                  checkpoint_path: str | None = None, runner_options: dict[str, Any] | None = None) -> Distiset:
     """Run ``pipeline`` (see :meth:`Pipeline.run`)."""
     log_level = setup_logging()
+    _warm_import("synthgen.distiset")  # `datasets` takes ~0.5 s to import: do it while the steps run
     graph = pipeline.graph()
     plan.validate(graph)
     stages, _ = plan.load_stages(graph, load_groups)
@@ -76,7 +79,7 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
     forced = forced_steps(graph, use_cache)
     dump = pipeline.dump()
     with run_lock(pdir, pipeline.name):
-        journal = Journal(pdir, source_states(graph))
+        journal = Journal(pdir, source_states(graph), {n: node.fingerprint for n, node in graph.nodes.items()})
         if not forced and journal.finished_with(dump["aggregated_steps_signature"]):
             logger.info(f"pipeline '{pipeline.name}' loaded from cache ({pdir}): nothing to compute")
             return _distiset(pdir)
@@ -88,8 +91,11 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
         executor = make_executor(runner, store, log_level, runner_options)
         scheduler = _execute(graph, stages, store, journal, dump, forced, gpu_plan, executor,
                              checkpoint_strategy, checkpoint_path)
-        for leaf in graph.leaves():
-            write_leaf_data(store, journal.data_dir, leaf, scheduler.states[leaf].outputs)
+        try:
+            for leaf in graph.leaves():
+                write_leaf_data(store, journal.data_dir, leaf, scheduler.states[leaf].outputs)
+        finally:
+            executor.shutdown()  # the last stage's replicas unload and exit while the data is written
         _save(journal, dump, stages, scheduler, finished=True)
         journal.clear_offline_jobs()
         journal.record_run(dump, {n: node.fingerprint for n, node in graph.nodes.items()}, scheduler.summary(), forced)
@@ -108,6 +114,9 @@ def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: 
              strategy: CheckpointStrategy | None, checkpoint_path: str | None) -> Scheduler:
     progress = Progress(list(graph.nodes))
     scheduler = Scheduler(graph, store, executor, forced, gpu_plan, progress)
+    # Steps an earlier run got through start on their first cache miss (maybe never); the others
+    # start with their stage, all at once.
+    scheduler.prestart = {n for n in graph.nodes if n in forced or not journal.has_progress(n)}
     scheduler.on_release = journal.log_output
     scheduler.stop_file = journal.pdir / ".stop"
     scheduler.stop_file.unlink(missing_ok=True)
@@ -118,7 +127,7 @@ def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: 
         with graceful_sigint(scheduler.interrupt, lambda: executor.shutdown(force=True)):
             for i, stage in enumerate(stages):
                 logger.info(f"load stage {i + 1}/{len(stages)}: {', '.join(stage)}")
-                scheduler.run_stage(stage)
+                scheduler.run_stage(stage, join=i < len(stages) - 1)
     except PipelineInterrupted:
         executor.shutdown()  # in-flight batches are written: let every replica unload, then end
         _save(journal, dump, stages, scheduler, finished=False)
@@ -139,7 +148,6 @@ def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: 
         raise
     finally:
         progress.close()
-    executor.shutdown()
     scheduler.elapsed = time.monotonic() - started
     return scheduler
 
@@ -218,6 +226,10 @@ def _log_summary(scheduler: Scheduler) -> None:
     for name, s in scheduler.summary().items():
         logger.info(f"{name}: {s['rows']:,} rows in {s['batches']} batches "
                     f"({s['cache_hits']} from cache, {s['computed']} computed)")
+
+
+def _warm_import(module: str) -> None:
+    threading.Thread(target=importlib.import_module, args=(module,), name="synthgen-warm-import", daemon=True).start()
 
 
 def _fire(hook_name: str, **kwargs: Any) -> None:
