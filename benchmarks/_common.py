@@ -1,4 +1,4 @@
-"""Helpers shared by the benchmarks: timing and peak memory of a process tree."""
+"""Helpers shared by the benchmarks: timing, peak memory of a process tree, a test server in its own process."""
 
 from __future__ import annotations
 
@@ -42,3 +42,45 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     out = fn()
     return time.perf_counter() - start, out
+
+
+class ServerProcess:
+    """An OpenAI test server in a process of its own, as a real server is: its CPU (and its share of a
+    GIL) is not charged to the synthgen process under test. ``counters`` is a snapshot.
+
+    Args:
+        **kwargs: ``OpenAITestServer`` options (``latency``, ``rate_429``, ``retry_after``, ...).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._kwargs = kwargs
+        self.base_url = ""
+
+    def __enter__(self) -> ServerProcess:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_serve, args=(child, self._kwargs), daemon=True)
+        self._proc.start()
+        self.base_url = self._conn.recv()
+        return self
+
+    @property
+    def counters(self) -> Any:
+        self._conn.send("counters")
+        return self._conn.recv()
+
+    def __exit__(self, *exc: object) -> None:
+        self._conn.send("stop")
+        self._proc.join(30)
+
+
+def _serve(conn: Any, kwargs: dict[str, Any]) -> None:
+    from synthgen.testing.servers import OpenAITestServer
+
+    server = OpenAITestServer(**kwargs).start()
+    conn.send(server.base_url)
+    while conn.recv() == "counters":
+        conn.send(server.counters)
+    server.stop()

@@ -17,6 +17,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+from _common import ServerProcess  # noqa: E402
 from llm_throughput import BATCH as LLM_BATCH  # noqa: E402
 from llm_throughput import CONCURRENCY, LATENCY, rows  # noqa: E402
 from overhead import BATCH, Apply, Numbers  # noqa: E402
@@ -24,7 +25,6 @@ from overhead import BATCH, Apply, Numbers  # noqa: E402
 from synthgen import Pipeline  # noqa: E402
 from synthgen.llms import OpenAILLM  # noqa: E402
 from synthgen.tasks import TextGeneration  # noqa: E402
-from synthgen.testing.servers import OpenAITestServer  # noqa: E402
 
 
 def overhead(n: int, runner: str) -> int:
@@ -35,7 +35,7 @@ def overhead(n: int, runner: str) -> int:
         return len(p.run(runner=runner)["default"]["train"])
 
 
-def llm(server: OpenAITestServer, n: int, runner: str) -> int:
+def llm(server: ServerProcess, n: int, runner: str) -> int:
     with tempfile.TemporaryDirectory() as cache:
         with Pipeline("llm-throughput", cache_dir=cache) as p:
             TextGeneration(name="gen", input_batch_size=LLM_BATCH, add_raw_input=False,
@@ -62,16 +62,11 @@ def main(n_overhead: int, n_llm: int) -> None:
     ray_s, got = timed(lambda: overhead(n, "ray"))
     assert got == n
     print(f"{'overhead':<22} {n:>9,} {n / local_s:>13,.0f} {n / ray_s:>11,.0f} {ray_s / local_s:>15.2f}")
-    server = OpenAITestServer()
-    server.latency = LATENCY
-    server.start()
-    try:
+    with ServerProcess(latency=LATENCY) as server:
         local_s, got = timed(lambda: llm(server, n_llm, "local"))
         assert got == n_llm
         ray_s, got = timed(lambda: llm(server, n_llm, "ray"))
         assert got == n_llm
-    finally:
-        server.stop()
     print(f"{'llm (latency 0.2 s)':<22} {n_llm:>9,} {n_llm / local_s:>13,.0f} {n_llm / ray_s:>11,.0f} "
           f"{ray_s / local_s:>15.2f}")
     ray.shutdown()

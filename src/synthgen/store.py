@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import os
 import pickle
-import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -47,21 +48,40 @@ def default_cache_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "synthgen" / "pipelines"
 
 
+_MADE_DIRS: set[str] = set()  # folders this process created or saw: no mkdir per write
+_TMP_IDS = itertools.count()
+
+
 def write_atomic(path: Path, data: bytes, sync: bool = True) -> None:
     """Write ``data`` to ``path`` so that a reader sees the whole file or nothing (tmp, fsync, rename).
 
-    ``sync=False`` skips the per-file fsync for bulk writes that end with one ``os.sync()``.
+    ``sync=False`` skips the per-file fsync for bulk writes that end with one ``os.sync()``. This runs
+    once per LLM answer, so it keeps to plain syscalls: the temporary name is unique to this process
+    and thread (no random retries) and each folder is created once.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    folder = str(path.parent)
+    if folder not in _MADE_DIRS:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _MADE_DIRS.add(folder)
+    tmp = f"{folder}/.{path.name}.{os.getpid()}.{threading.get_ident()}.{next(_TMP_IDS)}.tmp"
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            if sync:
-                os.fsync(fh.fileno())
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileNotFoundError:  # the folder was removed meanwhile (cache clear): make it again
+        _MADE_DIRS.discard(folder)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        if sync:
+            os.fsync(fd)
+        os.close(fd)
+        fd = -1
         os.replace(tmp, path)
     except BaseException:
+        if fd >= 0:
+            os.close(fd)
         Path(tmp).unlink(missing_ok=True)
         raise
 

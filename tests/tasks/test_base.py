@@ -101,7 +101,7 @@ def test_runtime_parameters_reach_the_llm() -> None:
 
 def test_window_spans_batches_for_api_llms_only() -> None:
     api = TextGeneration(llm=OpenAILLM(model="m", max_concurrency=64), input_batch_size=50)
-    assert api.max_batches_in_flight == 3
+    assert api.max_batches_in_flight == 4  # 2 x 64 requests in batches of 50, plus one
     assert TextGeneration(llm=FakeLLM()).max_batches_in_flight == 1
 
 

@@ -42,7 +42,10 @@ class OpenAILLM(APILLM):
     async def _send(self, request: Request) -> Result:
         response = await self._client.chat.completions.create(
             **chat_kwargs(self.model, request), extra_headers={"X-Synthgen-Request-Key": request.key})
-        return completion_result(response.model_dump())
+        usage = response.usage  # attributes, not model_dump(): this runs for every request
+        return Result(response.choices[0].message.content if response.choices else None,
+                      input_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+                      output_tokens=getattr(usage, "completion_tokens", 0) or 0)
 
     def _batch_api(self) -> BatchAPI:
         from synthgen.llms.openai_batch import OpenAIBatchAPI

@@ -94,11 +94,15 @@ class Task(Step):
 
     @property
     def max_batches_in_flight(self) -> int:
-        """Batches the runner processes at once: enough that the LLM's window spans batch boundaries."""
+        """Batches the runner processes at once: enough that the LLM's window spans batch boundaries.
+
+        Twice the window's worth: a batch holds its thread until its slowest request is answered, so
+        with just one window's worth the window runs short of requests while batches drain.
+        """
         concurrency = getattr(self.llm, "max_concurrency", None)
         if not concurrency:
             return 1
-        return math.ceil(concurrency * self.num_generations / self.input_batch_size) + 1
+        return math.ceil(2 * concurrency * self.num_generations / self.input_batch_size) + 1
 
     def fingerprint_params(self) -> dict[str, Any]:
         params = output_relevant(self.dump())
