@@ -57,12 +57,20 @@ def test_multirun_jobs_get_their_own_folders_and_share_the_cache(run_cli: RunCli
     assert server.counters.requests == 6
 
 
-@pytest.mark.parametrize("pipeline", ["text_generation", "ultrafeedback", "self_instruct", "evol_instruct"])
+BUILTIN = sorted(p.stem for p in (Path(__file__).parents[2] / "conf" / "pipeline").glob("*.yaml"))
+
+
+def test_the_list_of_builtin_pipelines_is_the_conf_folder() -> None:
+    assert BUILTIN == ["evol_instruct", "self_instruct", "text_generation", "ultrafeedback",
+                       "ultrafeedback_two_models"], "a new conf/pipeline/*.yaml needs its checks below"
+
+
+@pytest.mark.parametrize("pipeline", BUILTIN)
 def test_every_builtin_pipeline_runs_on_the_fake_llm(run_cli: RunCli, pipeline: str) -> None:
     done = run_cli("synthgen", f"pipeline={pipeline}", "llm=fake", "num_rows=2")
     assert done.returncode == 0, done.stderr
     assert "dataset saved to" in done.stdout
-    if pipeline == "ultrafeedback":
+    if pipeline.startswith("ultrafeedback"):
         assert "dpo: 2 rows" in done.stdout and "rated: 2 rows" in done.stdout and "ratings:" in done.stdout
 
 
@@ -73,7 +81,7 @@ def _leaves(out_dir: Path) -> dict[str, list[dict]]:
     return {leaf: distiset[leaf]["train"].to_list() for leaf in distiset}
 
 
-@pytest.mark.parametrize("pipeline", ["text_generation", "ultrafeedback", "self_instruct", "evol_instruct"])
+@pytest.mark.parametrize("pipeline", BUILTIN)
 def test_every_builtin_pipeline_runs_against_the_test_server_with_shaped_replies(
         run_cli: RunCli, server: OpenAITestServer, tmp_path: Path, pipeline: str) -> None:
     from synthgen.testing.replies import shaped_reply
@@ -84,12 +92,14 @@ def test_every_builtin_pipeline_runs_against_the_test_server_with_shaped_replies
     leaves = _leaves(tmp_path)
     if pipeline == "text_generation":
         assert [r["generation"].startswith("Here is a short answer") for r in leaves["default"]] == [True, True]
-    elif pipeline == "ultrafeedback":
+    elif pipeline.startswith("ultrafeedback"):
         rated, dpo = leaves["rated"], leaves["dpo"]
         assert [len(r["ratings"]) for r in rated] == [2, 2]
         assert all(isinstance(x, int) for r in rated for x in r["ratings"])
         assert all(r["chosen"] and r["rejected"] and r["chosen_rating"] > r["rejected_rating"] for r in dpo)
         assert "ratings:" in done.stdout
+        if pipeline == "ultrafeedback_two_models":  # one response from each generator step
+            assert all(len(r["generation_models"]) == 2 for r in rated)
     elif pipeline == "self_instruct":
         rows = leaves["default"]
         assert len(rows) == 2 * 3, "three queries per topic, one row each"

@@ -99,7 +99,8 @@ def resolve_class(kind: str, params: Mapping[str, Any]) -> type:
 
 
 def iter_connections(connections: Any, steps: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Normalise ``[{"from": a, "to": b | [b, c]}]`` to edges, checking that both ends exist.
+    """Normalise ``[{"from": a | [a, b], "to": c | [c, d]}]`` to edges, checking that every end exists
+    (a list on either side connects each of its steps, like ``[a, b] >> c`` in Python).
 
     Raises:
         PlanError: an entry is malformed or names an unknown step.
@@ -108,15 +109,19 @@ def iter_connections(connections: Any, steps: Mapping[str, Any]) -> list[tuple[s
     for i, entry in enumerate(connections):
         if not isinstance(entry, Mapping) or "from" not in entry or "to" not in entry:
             raise PlanError(f"connections[{i}] must be {{from: <step>, to: <step or list>}}, got {entry!r}")
-        targets = entry["to"] if isinstance(entry["to"], (list, tuple)) else [entry["to"]]
-        for end in (entry["from"], *targets):
-            if end not in steps:
+        sources, targets = _names(entry["from"]), _names(entry["to"])
+        for end in (*sources, *targets):
+            if not isinstance(end, str) or end not in steps:
                 raise PlanError(
                     f"connections[{i}] names unknown step '{end}'{did_you_mean(str(end), steps)} "
                     f"Steps: {', '.join(steps)}"
                 )
-        edges.extend((str(entry["from"]), str(t)) for t in targets)
+        edges.extend((str(a), str(b)) for a in sources for b in targets)
     return edges
+
+
+def _names(end: Any) -> list[Any]:
+    return list(end) if isinstance(end, (list, tuple)) else [end]
 
 
 def _registry() -> Any:

@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from synthgen.config import failures
+from synthgen.config.loaders import retarget_loaders
 from synthgen.config.paths import conf_dir, data_file
 from synthgen.config.resources import apply_resources
 from synthgen.config.schema import register_configs
@@ -74,7 +75,7 @@ def to_spec(cfg: DictConfig) -> dict[str, Any]:
         cause = exc.__cause__ if isinstance(exc.__cause__, ConfigError) else None
         raise ConfigError(str(cause) if cause else f"invalid config: {_first_line(exc)}") from None
     spec = refine_step_llms(cast("dict[str, Any]", spec), cast("dict[str, Any]", group_llm))
-    return apply_resources(spec, cast("dict[str, Any]", resources))
+    return apply_resources(retarget_loaders(spec), cast("dict[str, Any]", resources))
 
 
 def refine_step_llms(spec: dict[str, Any], group_llm: dict[str, Any]) -> dict[str, Any]:
