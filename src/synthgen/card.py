@@ -65,6 +65,7 @@ def render_card(distiset: Any, for_hub: bool = False) -> str:
     if tokens:
         lines += ["", "## Tokens", "", "| step | input tokens | output tokens |", "|---|---|---|"]
         lines += [f"| {s} | {i:,} | {o:,} |" for s, (i, o) in tokens.items()]
-    lines += ["", "Each row's `model_name` and `synthgen_metadata` columns record the model and per-step statistics;",
+    lines += ["", "Per row, `synthgen_metadata` records for every LLM step `<step>` the model that wrote its columns",
+              "(`model_name_<step>`), its token counts (`statistics_<step>`) and its error, if any (`error_<step>`);",
               "`pipeline.yaml` beside this card reruns the pipeline exactly (`synthgen pipeline run --config pipeline.yaml`).", ""]
     return "\n".join(lines)

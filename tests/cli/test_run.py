@@ -121,3 +121,22 @@ def test_the_main_job_runs_on_the_embedded_model_for_two_rows(run_cli: RunCli, e
     assert "None" not in ratings, ratings
     again = run_cli("synthgen", "num_rows=2", timeout=120)
     assert again.returncode == 0 and "dpo: 2 rows" in again.stdout
+
+
+def test_a_sweep_over_the_judge_runs_the_generator_once(run_cli: RunCli, server: OpenAITestServer,
+                                                        tmp_path: Path) -> None:
+    """Jobs share the cache: the generation step, which no swept value reaches, runs in the first job
+    only; the second job answers it from the cache and sends only its judge's requests."""
+    import json
+
+    from synthgen.testing.replies import shaped_reply
+
+    server.reply_fn = shaped_reply
+    done = run_cli("synthgen", "-m", "pipeline=ultrafeedback", *server_llm(server), "num_rows=2",
+                   "pipeline.steps.judge.aspect=honesty,helpfulness")
+    assert done.returncode == 0, done.stderr
+    assert server.counters.requests == 2 * 2 + 2 + 2, "4 generations once, then 2 judge requests per job"
+    [pdir] = list((tmp_path / "cache" / "ultrafeedback").iterdir())
+    runs = [json.loads(p.read_text())["steps"] for p in sorted((pdir / "runs").glob("*.json"))]
+    assert [r["generate"]["computed"] for r in runs] == [1, 0], "the generation step executed once"
+    assert [r["judge"]["computed"] for r in runs] == [1, 1]

@@ -135,3 +135,15 @@ def test_a_sources_batches_stream_to_downstream_steps(tmp_path: Path) -> None:
         gen = GenerateNumbers(name="gen", count=100, batch_size=10, wait_for=str(counts / "a"))
         gen >> AddColumn(name="a", output="a", count_dir=str(counts), input_batch_size=10)
     assert [r["a"] for r in rows(p.run(runner="ray"))] == list(range(100))
+
+
+def test_a_dead_actors_batch_is_retried_on_another_replica(tmp_path: Path) -> None:
+    from synthgen.testing.steps import DieOnce
+
+    with Pipeline(name="die", cache_dir=tmp_path / "cache") as p:
+        gen = GenerateNumbers(name="gen", count=60, batch_size=10)
+        gen >> DieOnce(name="die", value=25, marker=str(tmp_path / "died"), resources=StepResources(replicas=2),
+                       input_batch_size=10)
+    out = rows(p.run(runner="ray"))
+    assert (tmp_path / "died").exists(), "a replica really died"
+    assert [r["n"] for r in out] == list(range(60)), "its batch was retried elsewhere: no row lost or repeated"

@@ -30,12 +30,13 @@ def test_rows_get_generation_model_name_and_metadata() -> None:
     assert meta["raw_output_gen"] == row["generation"]
     assert meta["raw_input_gen"] == [{"role": "user", "content": "hello"}]
     assert meta["error_gen"] is None
+    assert meta["model_name_gen"] == "fm", "per-row provenance survives a later task's model_name"
 
 
 def test_raw_output_and_input_can_be_left_out() -> None:
     task = TextGeneration(name="gen", llm=FakeLLM(), add_raw_output=False, add_raw_input=False)
     [row] = run(task, [{"instruction": "x"}])
-    assert set(row["synthgen_metadata"]) == {"statistics_gen", "error_gen"}
+    assert set(row["synthgen_metadata"]) == {"model_name_gen", "statistics_gen", "error_gen"}
 
 
 def test_metadata_of_an_upstream_task_is_kept() -> None:

@@ -163,6 +163,8 @@ class Task(Step):
     def _metadata(self, row: dict[str, Any], chat: LLMInput, raw: Any, stats: dict[str, list[int]],
                   error: str | None) -> dict[str, Any]:
         meta = dict(row.get(METADATA_COLUMN) or {})
+        # Per row, which model wrote this step's columns: `model_name` keeps only the last task's.
+        meta[f"model_name_{self.name}"] = self.llm.model_name
         meta[f"statistics_{self.name}"] = stats
         if self.add_raw_output:
             meta[f"raw_output_{self.name}"] = raw

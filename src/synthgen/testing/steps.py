@@ -106,6 +106,25 @@ class FailOn(Step):
         yield inputs[0]
 
 
+class DieOnce(Step):
+    """Ends its own process (``os._exit``) on the first batch holding ``n == value``; the marker file
+    ``marker`` makes every later attempt pass the rows through (tests of a replica dying mid-batch)."""
+
+    value: int = 0
+    marker: str = ""
+    signature_exclude: ClassVar[frozenset[str]] = frozenset({"marker"})
+
+    @property
+    def inputs(self) -> list[str]:
+        return ["n"]
+
+    def process(self, *inputs: StepInput) -> StepOutput:
+        if any(r["n"] == self.value for r in inputs[0]) and not Path(self.marker).exists():
+            Path(self.marker).touch()
+            os._exit(1)
+        yield inputs[0]
+
+
 class SumAll(GlobalStep):
     """Adds ``total``: the sum of ``n`` over every row."""
 
