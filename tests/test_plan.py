@@ -147,7 +147,17 @@ def test_stage_needing_more_gpus_than_exist_suggests_load_groups(monkeypatch: py
     with pytest.raises(PlanError, match="needs 3 GPUs but 2 are available: split it with load_groups"):
         assign_gpus(p.graph(), p.get_load_stages()[0])
     stages = p.get_load_stages("sequential_step_execution")[0]
-    assert assign_gpus(p.graph(), stages) == {"add_column_0": [[0, 1]], "add_column_1": [[0]]}
+    assert assign_gpus(p.graph(), stages) == {"add_column_0": [["0", "1"]], "add_column_1": [["0"]]}
+
+
+@pytest.mark.parametrize("visible, ids", [("0,1", ["0", "1"]), ("GPU-8e1c,MIG-5f2a", ["GPU-8e1c", "MIG-5f2a"]),
+                                          ("2,-1,3", ["2"]), ("-1", []), ("", [])])
+def test_visible_devices_are_read_as_cuda_reads_them(monkeypatch: pytest.MonkeyPatch, visible: str,
+                                                     ids: list[str]) -> None:
+    from synthgen.runner.gpus import available_gpus
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    assert available_gpus() == ids
 
 
 SIG_SCRIPT = """

@@ -17,7 +17,7 @@ from synthgen.steps.base import _Step
 
 
 @contextmanager
-def _visible_devices(gpu_ids: list[int] | None) -> Any:
+def _visible_devices(gpu_ids: list[str] | None) -> Any:
     """Spawned children copy the parent's environment at start: set CUDA_VISIBLE_DEVICES around it."""
     if gpu_ids is None:
         yield
@@ -46,7 +46,7 @@ class LocalExecutor:
         self._store_root = store_root
         self._log_level = log_level
 
-    def start(self, step: _Step, gpu_ids: list[list[int]] | None) -> None:
+    def start(self, step: _Step, gpu_ids: list[list[str]] | None) -> None:
         name = str(step.name)
         self._tasks[name] = self._ctx.Queue()
         self._procs[name] = []

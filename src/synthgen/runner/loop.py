@@ -26,7 +26,7 @@ from synthgen.store import Store
 class Executor(Protocol):
     name: str
 
-    def start(self, step: Any, gpu_ids: list[list[int]] | None) -> None: ...
+    def start(self, step: Any, gpu_ids: list[list[str]] | None) -> None: ...
     def submit(self, task: BatchTask) -> None: ...
     def poll(self, timeout: float) -> list[Any]: ...
     def stop(self, step_name: str) -> None: ...
@@ -63,7 +63,7 @@ class Scheduler:
     """Runs load stages one after another over an executor and the store."""
 
     def __init__(self, graph: plan.Graph, store: Store, executor: Executor, forced: set[str],
-                 gpu_plan: dict[str, list[list[int]]], progress: Progress) -> None:
+                 gpu_plan: dict[str, list[list[str]]], progress: Progress) -> None:
         self.graph, self.store, self.executor = graph, store, executor
         self.forced, self.gpu_plan, self.progress = forced, gpu_plan, progress
         self.states = {n: StepState(node, graph.predecessors(n), graph.successors(n))

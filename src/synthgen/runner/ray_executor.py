@@ -173,7 +173,7 @@ class RayExecutor:
         self._steps: dict[str, _Replicas] = {}
         self._refs: dict[Any, tuple[str, int, BatchTask | None, int]] = {}  # ref -> step, replica, task, attempt
 
-    def start(self, step: _Step, gpu_ids: list[list[int]] | None) -> None:
+    def start(self, step: _Step, gpu_ids: list[list[str]] | None) -> None:
         """Start the step's replicas as actors (Ray assigns GPUs; the local GPU plan is not used)."""
         ray = self._ray
         name = str(step.name)

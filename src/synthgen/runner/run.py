@@ -110,7 +110,7 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
 
 
 def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: Journal, dump: dict[str, Any],
-             forced: set[str], gpu_plan: dict[str, list[list[int]]], executor: Executor,
+             forced: set[str], gpu_plan: dict[str, list[list[str]]], executor: Executor,
              strategy: CheckpointStrategy | None, checkpoint_path: str | None) -> Scheduler:
     progress = Progress(list(graph.nodes))
     scheduler = Scheduler(graph, store, executor, forced, gpu_plan, progress)
