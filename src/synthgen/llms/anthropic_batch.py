@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from synthgen.llms.anthropic import message_params, message_result
-from synthgen.llms.offline import Chunk, JobStatus
+from synthgen.llms.offline import Chunk, JobStatus, PlatformLimits
 from synthgen.llms.requests import Request, Result
 
-MAX_REQUESTS = 100_000  # the platform's limits per message batch
-MAX_BYTES = 256 * 1024 * 1024
 CLOCK_SKEW = 300.0
 
 
-class AnthropicBatchAPI:
+class AnthropicBatchAPI(PlatformLimits):
     """Message batches of Anthropic (or a server that implements them).
 
     Args:
@@ -23,10 +21,8 @@ class AnthropicBatchAPI:
         max_requests / max_bytes: split jobs below the platform's limits.
     """
 
-    def __init__(self, model: str, client: Any, max_requests: int | None = None, max_bytes: int | None = None) -> None:
-        self.model, self.client = model, client
-        self.max_requests = min(max_requests or MAX_REQUESTS, MAX_REQUESTS)
-        self.max_bytes = min(max_bytes or MAX_BYTES, MAX_BYTES)
+    MAX_REQUESTS: ClassVar[int] = 100_000  # the platform's limits per message batch
+    MAX_BYTES: ClassVar[int] = 256 * 1024 * 1024
 
     def encode(self, request: Request) -> bytes:
         entry = {"custom_id": request.key, "params": message_params(self.model, request)}

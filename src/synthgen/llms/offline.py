@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from filelock import FileLock
 
@@ -80,6 +80,19 @@ class BatchAPI(Protocol):
         ...
 
     async def cancel(self, job_id: str) -> None: ...
+
+
+class PlatformLimits:
+    """What every batch API keeps: its model, its client and the job limits, the platform's own
+    (``MAX_REQUESTS``/``MAX_BYTES``) or smaller ones the user set."""
+
+    MAX_REQUESTS: ClassVar[int] = 1
+    MAX_BYTES: ClassVar[int] = 1
+
+    def __init__(self, model: str, client: Any, max_requests: int | None = None, max_bytes: int | None = None) -> None:
+        self.model, self.client = model, client
+        self.max_requests = min(max_requests or self.MAX_REQUESTS, self.MAX_REQUESTS)
+        self.max_bytes = min(max_bytes or self.MAX_BYTES, self.MAX_BYTES)
 
 
 @dataclass

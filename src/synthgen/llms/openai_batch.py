@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
-from synthgen.llms.offline import Chunk, JobStatus
+from synthgen.llms.offline import Chunk, JobStatus, PlatformLimits
 from synthgen.llms.openai import chat_body, completion_result
 from synthgen.llms.requests import Request, Result
 
-MAX_REQUESTS = 50_000  # the platform's limits per input file
-MAX_BYTES = 200 * 1024 * 1024
 ENDPOINT = "/v1/chat/completions"
 CHUNK_METADATA = "synthgen_chunk"  # lets a rerun find a job whose creation a crash left unrecorded
 CLOCK_SKEW = 300.0
 _ENDED = {"completed", "failed", "expired", "cancelled"}
 
 
-class OpenAIBatchAPI:
+class OpenAIBatchAPI(PlatformLimits):
     """Files and batches endpoints of OpenAI (or a server that implements them).
 
     Args:
@@ -26,10 +24,8 @@ class OpenAIBatchAPI:
         max_requests / max_bytes: split jobs below the platform's limits.
     """
 
-    def __init__(self, model: str, client: Any, max_requests: int | None = None, max_bytes: int | None = None) -> None:
-        self.model, self.client = model, client
-        self.max_requests = min(max_requests or MAX_REQUESTS, MAX_REQUESTS)
-        self.max_bytes = min(max_bytes or MAX_BYTES, MAX_BYTES)
+    MAX_REQUESTS: ClassVar[int] = 50_000  # the platform's limits per input file
+    MAX_BYTES: ClassVar[int] = 200 * 1024 * 1024
 
     def encode(self, request: Request) -> bytes:
         line = {"custom_id": request.key, "method": "POST", "url": ENDPOINT, "body": chat_body(self.model, request)}

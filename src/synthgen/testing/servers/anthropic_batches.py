@@ -40,16 +40,8 @@ class AnthropicBatchEndpoints:
         return web.json_response(self._batch(job))
 
     async def list(self, request: web.Request, body: dict[str, Any]) -> web.Response:
-        jobs = self.server.batches.newest_first()
-        after = request.query.get("after_id")
-        if after:
-            ids = [j.id for j in jobs]
-            jobs = jobs[ids.index(after) + 1:] if after in ids else []
-        limit = int(request.query.get("limit", 20))
-        page = [self._batch(j) for j in jobs[:limit]]
-        return web.json_response({"data": page, "has_more": len(jobs) > limit,
-                                  "first_id": page[0]["id"] if page else None,
-                                  "last_id": page[-1]["id"] if page else None})
+        jobs, cursor = self.server.batches.page(request.query.get("after_id"), int(request.query.get("limit", 20)))
+        return web.json_response({"data": [self._batch(j) for j in jobs], **cursor})
 
     async def results(self, request: web.Request, body: dict[str, Any]) -> web.Response:
         job = self._job(request)

@@ -84,8 +84,16 @@ class BatchJobs:
             job.cancelled_at = time.time()
             self.counters.cancelled += 1
 
-    def newest_first(self) -> list[BatchJob]:
-        return list(reversed(self.jobs.values()))
+    def page(self, after: str | None, limit: int) -> tuple[list[BatchJob], dict[str, Any]]:
+        """One page of jobs, newest first, after the job ``after`` (the providers' list endpoints),
+        and the page's ``has_more``/``first_id``/``last_id``."""
+        jobs = list(reversed(self.jobs.values()))
+        if after:
+            ids = [j.id for j in jobs]
+            jobs = jobs[ids.index(after) + 1:] if after in ids else []
+        page = jobs[:limit]
+        return page, {"has_more": len(jobs) > limit, "first_id": page[0].id if page else None,
+                      "last_id": page[-1].id if page else None}
 
     def ended(self, job: BatchJob) -> bool:
         return job.cancelled_at is not None or time.time() - job.created_at >= self.completion_delay

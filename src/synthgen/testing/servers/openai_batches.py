@@ -75,16 +75,8 @@ class OpenAIBatchEndpoints:
         return web.json_response(self._batch(job))
 
     async def list(self, request: web.Request, body: dict[str, Any]) -> web.Response:
-        jobs = self.server.batches.newest_first()
-        after = request.query.get("after")
-        if after:
-            ids = [j.id for j in jobs]
-            jobs = jobs[ids.index(after) + 1:] if after in ids else []
-        limit = int(request.query.get("limit", 20))
-        page = [self._batch(j) for j in jobs[:limit]]
-        return web.json_response({"object": "list", "data": page, "has_more": len(jobs) > limit,
-                                  "first_id": page[0]["id"] if page else None,
-                                  "last_id": page[-1]["id"] if page else None})
+        jobs, cursor = self.server.batches.page(request.query.get("after"), int(request.query.get("limit", 20)))
+        return web.json_response({"object": "list", "data": [self._batch(j) for j in jobs], **cursor})
 
     def _batch(self, job: BatchJob) -> dict[str, Any]:
         jobs = self.server.batches
