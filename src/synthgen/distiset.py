@@ -10,11 +10,11 @@ from typing import Any
 import datasets
 import fsspec
 import pyarrow.parquet as pq
-import yaml
 from datasets.table import InMemoryTable
 
 from synthgen.errors import ConfigError
 from synthgen.store import Store
+from synthgen.yaml_io import dump_yaml, load_yaml
 
 PIPELINE_YAML = "pipeline.yaml"
 CARD = "README.md"
@@ -37,7 +37,7 @@ class Distiset(dict):  # type: ignore[type-arg]
         fs.makedirs(root, exist_ok=True)
         if self.pipeline_yaml is not None:
             with fs.open(f"{root}/{PIPELINE_YAML}", "w") as fh:
-                yaml.safe_dump(self.pipeline_yaml, fh, sort_keys=False, allow_unicode=True)
+                dump_yaml(self.pipeline_yaml, fh)
         with fs.open(f"{root}/{CARD}", "w") as fh:
             fh.write(self.dataset_card())
 
@@ -60,7 +60,7 @@ class Distiset(dict):  # type: ignore[type-arg]
             raise ConfigError(f"no Distiset at '{path}': it has no saved leaf datasets")
         if fs.exists(f"{root}/{PIPELINE_YAML}"):
             with fs.open(f"{root}/{PIPELINE_YAML}") as fh:
-                out.pipeline_yaml = yaml.safe_load(fh)
+                out.pipeline_yaml = load_yaml(fh)
         return out
 
     def push_to_hub(self, repo_id: str, private: bool = False, token: str | None = None) -> None:
@@ -73,7 +73,7 @@ class Distiset(dict):  # type: ignore[type-arg]
             for split, dataset in dataset_dict.items():
                 dataset.push_to_hub(repo_id, config_name=config, split=split, private=private, token=token)
         if self.pipeline_yaml is not None:
-            api.upload_file(path_or_fileobj=yaml.safe_dump(self.pipeline_yaml, sort_keys=False).encode(),
+            api.upload_file(path_or_fileobj=dump_yaml(self.pipeline_yaml).encode(),
                             path_in_repo=PIPELINE_YAML, repo_id=repo_id, repo_type="dataset")
         api.upload_file(path_or_fileobj=self.dataset_card(for_hub=True).encode(), path_in_repo=CARD,
                         repo_id=repo_id, repo_type="dataset")
@@ -119,7 +119,7 @@ def create_distiset(data_dir: str | Path, pipeline_path: str | Path | None = Non
         distiset[key] = datasets.DatasetDict({"train": _dataset_from_parquet(sorted(leaf.glob("*.parquet")))})
     path = Path(pipeline_path) if pipeline_path else data_dir.parent / PIPELINE_YAML
     if path.exists():
-        distiset.pipeline_yaml = yaml.safe_load(path.read_text())
+        distiset.pipeline_yaml = load_yaml(path.read_text())
     return distiset
 
 

@@ -141,7 +141,7 @@ def test_circuit_breaker_stops_when_every_request_fails(engine_for) -> None:
 def test_token_budget_stops_the_run(engine_for) -> None:
     backend = Backend()
     engine = engine_for(backend, max_tokens_budget=25, max_concurrency=1)
-    with pytest.raises(BudgetExceeded, match=r"30 tokens used \(input\+output\) of max_tokens_budget=25"):
+    with pytest.raises(BudgetExceeded, match=r"30 tokens used \(input\+output\) in this run of max_tokens_budget=25"):
         engine.run(requests(10), None)
     assert backend.sent == 3
 
@@ -184,3 +184,58 @@ def test_run_before_start_names_the_llm() -> None:
     engine = RequestEngine("openai LLM 'x'", Backend().send, classify, EngineSettings())
     with pytest.raises(LLMError, match="openai LLM 'x' is not loaded"):
         engine.run(requests(1), None)
+
+
+def test_tokens_per_minute_paces_requests_by_their_token_estimate(engine_for) -> None:
+    backend = Backend()
+    engine = engine_for(backend, tokens_per_minute=1200)  # 20 tokens/s after a burst of 1,200
+    engine._tpm.level = 0
+    short = [make_request({"backend": "t", "model": "m"}, f"prompt {i}", {"max_new_tokens": 4}, None, 0)
+             for i in range(3)]  # an estimate of 6 tokens each: 8 characters / 4 + 4 new tokens
+    start = time.monotonic()
+    engine.run(short, None)
+    assert time.monotonic() - start >= 0.9  # 18 tokens at 20 a second
+    assert backend.sent == 3
+
+
+def test_tokens_per_minute_counts_the_tokens_an_answer_really_used(engine_for) -> None:
+    backend = Backend()  # every answer: 3 input + 7 output tokens
+    engine = engine_for(backend, tokens_per_minute=6000)
+    request = make_request({"backend": "t", "model": "m"}, "x" * 400, {"max_new_tokens": 500}, None, 0)
+    engine.run([request], None)  # 600 tokens reserved for the request, 10 used
+    assert 6000 - 10 <= engine._tpm.level < 6000 - 5
+
+
+def test_concurrency_recovers_once_rate_limiting_ends(engine_for) -> None:
+    backend = Backend(latency=0.01, failures=[Flaky("429", retry_after=0.01)])
+    engine = engine_for(backend, max_concurrency=16)
+    engine.run(requests(1), None)
+    assert engine.limit.limit < 16
+    backend.peak = 0
+    engine.run(requests(200, sample=1), None)
+    assert engine.limit.limit == 16
+    assert backend.peak == 16  # the window opened all the way again
+
+
+def test_the_budget_counts_every_replica_of_the_step(engine_for, tmp_path) -> None:
+    from synthgen import interrupts
+    from synthgen.llms.spend import Spend
+
+    interrupts.watch(str(tmp_path))
+    try:
+        other = Spend("gen")
+        other.add(20)  # another replica of the step already used 20 tokens in this run
+        engine = RequestEngine("test LLM 'm'", Backend().send, classify,
+                               EngineSettings(max_tokens_budget=25, max_concurrency=1), spend=Spend("gen"))
+        engine.start()
+        try:
+            with pytest.raises(BudgetExceeded, match=r"30 tokens used .* in this run of max_tokens_budget=25"):
+                engine.run(requests(10), None)
+        finally:
+            engine.stop()
+        assert engine.tokens_used == 10  # one answer of its own, then the run's total was over the budget
+        unrelated = Spend("judge")
+        unrelated.sync()
+        assert unrelated.total == 0  # another step's spending is its own
+    finally:
+        interrupts.watch(None)

@@ -11,6 +11,7 @@ import yaml
 
 from synthgen.errors import ConfigError
 from synthgen.pipeline import Pipeline
+from synthgen.yaml_io import load_yaml
 
 
 def load_spec(path: str | Path) -> dict[str, Any]:
@@ -23,7 +24,7 @@ def load_spec(path: str | Path) -> dict[str, Any]:
     if not file.is_file():
         raise ConfigError(f"pipeline config '{file}' does not exist: pass the path of a pipeline.yaml to --config")
     try:
-        data = yaml.safe_load(file.read_text())
+        data = load_yaml(file.read_text())
     except yaml.YAMLError as exc:
         raise ConfigError(f"pipeline config '{file}' is not valid YAML: {str(exc).splitlines()[0]}") from None
     body = data.get("pipeline", data) if isinstance(data, dict) else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from synthgen.llms.api import APILLM
+from synthgen.llms.api import APILLM, REQUEST_KEY_HEADER
 from synthgen.llms.params import anthropic_params
 from synthgen.llms.requests import Request, Result
 
@@ -30,7 +30,8 @@ class AnthropicLLM(APILLM):
     type_name: ClassVar[str] = "anthropic"
     required_package: ClassVar[tuple[str, str] | None] = ("anthropic", "anthropic")
     api_key_env: ClassVar[str] = "ANTHROPIC_API_KEY"
-    default_host: ClassVar[str | None] = "api.anthropic.com"
+    base_url_env: ClassVar[str] = "ANTHROPIC_BASE_URL"
+    default_base_url: ClassVar[str] = "https://api.anthropic.com"
 
     @property
     def supports_structured_output(self) -> bool:
@@ -39,12 +40,13 @@ class AnthropicLLM(APILLM):
     def _make_client(self, key: str) -> Any:
         from anthropic import AsyncAnthropic
 
-        return AsyncAnthropic(api_key=key, base_url=self.base_url, timeout=self.timeout, max_retries=0)
+        return AsyncAnthropic(api_key=key, base_url=self.resolved_base_url, timeout=self.timeout, max_retries=0)
 
     async def _send(self, request: Request) -> Result:
-        response = await self._client.messages.create(
-            **message_params(self.model, request), extra_headers={"X-Synthgen-Request-Key": request.key})
-        return message_result(response)
+        # The raw response: plain JSON is all we keep, so the SDK's pydantic models are skipped.
+        response = await self._client.messages.with_raw_response.create(
+            **message_params(self.model, request), extra_headers={REQUEST_KEY_HEADER: request.key})
+        return message_result(json.loads(await response.read()))
 
     def _batch_api(self) -> BatchAPI:
         from synthgen.llms.anthropic_batch import AnthropicBatchAPI
@@ -65,10 +67,11 @@ def message_params(model: str, request: Request) -> dict[str, Any]:
     return params
 
 
-def message_result(message: Any) -> Result:
-    """A Messages API response (an SDK object) as a :class:`Result`."""
-    return Result(_text_of(message.content), input_tokens=message.usage.input_tokens or 0,
-                  output_tokens=message.usage.output_tokens or 0)
+def message_result(message: dict[str, Any]) -> Result:
+    """A Messages API response (as plain data) as a :class:`Result`; ``raw`` keeps the whole answer."""
+    usage = message.get("usage") or {}
+    return Result(_text_of(message.get("content") or []), input_tokens=usage.get("input_tokens") or 0,
+                  output_tokens=usage.get("output_tokens") or 0, raw=message)
 
 
 def split_system(input: Any) -> tuple[str | None, list[dict[str, Any]]]:
@@ -79,9 +82,9 @@ def split_system(input: Any) -> tuple[str | None, list[dict[str, Any]]]:
     return system, [{"role": m["role"], "content": m["content"]} for m in input if m["role"] != "system"]
 
 
-def _text_of(blocks: list[Any]) -> str | None:
+def _text_of(blocks: list[dict[str, Any]]) -> str | None:
     for block in blocks:
-        if getattr(block, "type", None) == "tool_use":
-            return json.dumps(block.input)
-    texts = [block.text for block in blocks if getattr(block, "type", None) == "text"]
+        if block.get("type") == "tool_use":
+            return json.dumps(block.get("input"))
+    texts = [block.get("text") or "" for block in blocks if block.get("type") == "text"]
     return "".join(texts) if texts else None

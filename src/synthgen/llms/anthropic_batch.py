@@ -66,7 +66,7 @@ def _total(batch: Any) -> int:
 
 def _item_result(result: Any) -> Result:
     if result.type == "succeeded":
-        return message_result(result.message)
+        return message_result(result.message.model_dump(mode="json"))
     if result.type == "errored":
         error = getattr(result.error, "error", result.error)
         return Result(None, error=f"batch request failed ({getattr(error, 'type', 'error')}): "

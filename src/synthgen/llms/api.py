@@ -14,6 +14,7 @@ from synthgen.errors import LLMError
 from synthgen.llms.base import LLM
 from synthgen.llms.engine import EngineSettings, Failure, RequestEngine
 from synthgen.llms.requests import GenerateOutput, LLMInput, Request, Result, group_results, make_request
+from synthgen.llms.spend import Spend
 from synthgen.llms.structured import schema_of
 from synthgen.steps.base import RuntimeParameter
 from synthgen.store import Store, active_store
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 _RETRYABLE_STATUS = {408, 409, 425, 429}
+REQUEST_KEY_HEADER = "X-Synthgen-Request-Key"  # lets a test server count a request paid twice
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -49,9 +51,10 @@ class APILLM(LLM):
     """
 
     api_key_env: ClassVar[str] = ""
-    default_host: ClassVar[str | None] = None
-    """The host the SDK calls when ``base_url`` is not given: ``base_url=None`` and the provider's own
-    URL are the same server, so they share fingerprints and request-cache keys."""
+    base_url_env: ClassVar[str] = ""
+    default_base_url: ClassVar[str] = ""
+    """The server called when neither ``base_url`` nor ``base_url_env`` is set: ``base_url=None`` and the
+    provider's own URL are the same server, so they share fingerprints and request-cache keys."""
 
     model: str
     base_url: str | None = None
@@ -77,9 +80,13 @@ class APILLM(LLM):
     def model_name(self) -> str:
         return self.model
 
+    @property
+    def resolved_base_url(self) -> str:
+        """``base_url``, else the provider SDK's environment variable, else the provider's own server."""
+        return self.base_url or os.environ.get(self.base_url_env) or self.default_base_url
+
     def cache_identity(self) -> dict[str, Any]:
-        host = urlparse(self.base_url).hostname if self.base_url else self.default_host
-        return {"backend": self.type_name, "host": host, "model": self.model}
+        return {"backend": self.type_name, "host": urlparse(self.resolved_base_url).hostname, "model": self.model}
 
     def fingerprint_params(self) -> dict[str, Any]:
         # The host, not the port: a local server restarted on another port serves the same model.
@@ -103,7 +110,8 @@ class APILLM(LLM):
             return
         key = self._resolve_key()
         label = f"{self.type_name} LLM '{self.model}'"
-        self._engine = RequestEngine(label, self._send, self._classify_redacted, self._settings())
+        self._engine = RequestEngine(label, self._send, self._classify_redacted, self._settings(),
+                                     Spend(self.step_name))
         self._engine.start()
         self._engine.call(lambda: self._open(key))
 
@@ -116,12 +124,14 @@ class APILLM(LLM):
         if engine is None:
             return
         client, self._client = self._client, None
-        if client is not None and hasattr(client, "close"):
-            try:
-                engine.call(client.close)
-            except Exception:  # noqa: BLE001 - closing is best effort
-                pass
+        if client is not None:
+            _close_with(engine, client)
         engine.stop()
+
+    def _close_on_loop(self, client: Any) -> None:
+        """Close a client created on the engine loop (while the engine still runs)."""
+        if self._engine is not None:
+            _close_with(self._engine, client)
 
     def preflight(self) -> None:
         """A missing API key is found before the first batch of the run, not in a worker.
@@ -196,6 +206,7 @@ class APILLM(LLM):
         input: LLMInput,
         num_generations: int = 1,
         structured_output: dict[str, Any] | type[BaseModel] | None = None,
+        raw_responses: bool = False,
         **generation_kwargs: Any,
     ) -> GenerateOutput:
         """Generate for one input from any event loop (the work runs on the engine's loop).
@@ -204,6 +215,7 @@ class APILLM(LLM):
             input: a chat or a prompt string.
             num_generations: completions to produce.
             structured_output: JSON schema or pydantic model class the output must follow.
+            raw_responses: also return the backend's answers whole.
             **generation_kwargs: override ``self.generation_kwargs``.
 
         Returns:
@@ -219,7 +231,7 @@ class APILLM(LLM):
         requests = [make_request(self.cache_identity(), input, params, schema, i) for i in range(num_generations)]
         future = asyncio.run_coroutine_threadsafe(self._engine.arun(requests, active_store()), self._engine.loop)
         results = await asyncio.wrap_future(future)
-        return group_results(results, 1, num_generations)[0]
+        return group_results(results, 1, num_generations, raw_responses)[0]
 
     def _classify_redacted(self, exc: BaseException) -> Failure:
         failure = classify_http_error(exc)
@@ -234,6 +246,13 @@ class APILLM(LLM):
 
     async def _send(self, request: Request) -> Result:
         raise NotImplementedError
+
+
+def _close_with(engine: RequestEngine, client: Any) -> None:
+    try:
+        engine.call(client.close)
+    except Exception:  # noqa: BLE001 - closing is best effort
+        pass
 
 
 def classify_http_error(exc: BaseException) -> Failure:

@@ -66,6 +66,7 @@ class LLM(BaseModel):
 
     # In-process engines are not re-entrant: concurrent batches take turns.
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _step_name: str | None = PrivateAttr(default=None)
 
     def model_post_init(self, __context: Any) -> None:
         self._check_dependency()
@@ -104,6 +105,16 @@ class LLM(BaseModel):
         parameters, which each request carries itself."""
         settings = {k: v for k, v in self.fingerprint_params().items() if k not in ("type", "generation_kwargs")}
         return {"backend": self.type_name, "model": self.model_name, **settings}
+
+    @property
+    def step_name(self) -> str | None:
+        """The step this LLM generates for (set by the task before ``load()``): the replicas of one
+        step share its run-wide limits, such as ``max_tokens_budget``."""
+        return self._step_name
+
+    @step_name.setter
+    def step_name(self, name: str | None) -> None:
+        self._step_name = name
 
     # ---- parameters ------------------------------------------------------------------------
     @classmethod
@@ -159,6 +170,7 @@ class LLM(BaseModel):
         inputs: list[LLMInput],
         num_generations: int = 1,
         structured_output: dict[str, Any] | type[BaseModel] | None = None,
+        raw_responses: bool = False,
         **generation_kwargs: Any,
     ) -> list[GenerateOutput]:
         """Generate ``num_generations`` completions for each input.
@@ -167,11 +179,14 @@ class LLM(BaseModel):
             inputs: chats (lists of ``{"role", "content"}``) or plain prompt strings.
             num_generations: completions per input; each is its own cached request (sample index).
             structured_output: a JSON schema or pydantic model class the output must follow.
+            raw_responses: also return each backend answer whole, as plain data (``raw_responses``).
             **generation_kwargs: override ``self.generation_kwargs`` for this call.
 
         Returns:
             One dict per input: ``generations`` and ``statistics`` (``input_tokens``/``output_tokens``),
-            plus ``errors`` when a generation failed (its generation is then ``None``).
+            plus ``errors`` when a generation failed (its generation is then ``None``) and, when asked,
+            ``raw_responses`` (``None`` for a failed generation, or an answer cached before synthgen
+            kept raw responses).
 
         Raises:
             LLMError: the backend is unusable (circuit breaker open).
@@ -183,7 +198,7 @@ class LLM(BaseModel):
         requests = [make_request(identity, chat, params, schema, i)
                     for chat in inputs for i in range(num_generations)]
         results = self._run_requests(requests)
-        return group_results(results, len(inputs), num_generations)
+        return group_results(results, len(inputs), num_generations, raw_responses)
 
     def _run_requests(self, requests: list[Request]) -> list[Result]:
         """Answer from the request cache where possible; generate the rest and cache them."""

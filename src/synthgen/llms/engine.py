@@ -21,6 +21,7 @@ from loguru import logger
 from synthgen.errors import BudgetExceeded, LLMError, SynthgenError
 from synthgen.llms.limits import AdaptiveLimit, TokenBucket
 from synthgen.llms.requests import Request, Result, cached_result, estimate_tokens, store_result
+from synthgen.llms.spend import Spend
 from synthgen.store import Store
 
 
@@ -58,9 +59,11 @@ class RequestEngine:
         send: coroutine that performs one request and returns its result, raising on failure.
         classify: maps an exception from ``send`` to a :class:`Failure`.
         settings: limits, retries, budget and breaker threshold.
+        spend: the run's token count (shared by the step's replicas); a count of its own by default.
     """
 
-    def __init__(self, name: str, send: Send, classify: Classify, settings: EngineSettings) -> None:
+    def __init__(self, name: str, send: Send, classify: Classify, settings: EngineSettings,
+                 spend: Spend | None = None) -> None:
         self.name = name
         self._send = send
         self._classify = classify
@@ -70,7 +73,7 @@ class RequestEngine:
         self._fatal: SynthgenError | None = None
         self._inflight: dict[str, asyncio.Future[Result]] = {}
         self._consecutive_failures = 0
-        self.tokens_used = 0
+        self.spend = spend or Spend()
         self.sent = 0
         self.cache_hits = 0
         self.retries = 0
@@ -149,11 +152,17 @@ class RequestEngine:
         finally:
             del self._inflight[request.key]
 
+    @property
+    def tokens_used(self) -> int:
+        """Tokens (input+output) this engine was answered with."""
+        return self.spend.own
+
     async def _send_with_retries(self, request: Request) -> Result:
         failure = Failure("no attempt made", retryable=False)
         for attempt in range(self.settings.max_retries + 1):
+            self._check_budget()
             self._check_fatal()
-            await self._throttle(request)
+            reserved = await self._throttle(request)
             async with self.limit:
                 self._check_fatal()
                 try:
@@ -164,6 +173,8 @@ class RequestEngine:
                 except Exception as exc:  # noqa: BLE001 - every send error is classified below
                     failure = self._classify(exc)
                 else:
+                    if self._tpm is not None:  # the budget counts real tokens, not the estimate
+                        self._tpm.settle(reserved, result.input_tokens + result.output_tokens)
                     self._on_success(result)
                     return result
             if failure.rate_limited:
@@ -175,11 +186,13 @@ class RequestEngine:
         self._on_final_failure(failure)
         return Result(None, error=f"{failure.message} (after {attempt + 1} attempt(s))")
 
-    async def _throttle(self, request: Request) -> None:
+    async def _throttle(self, request: Request) -> float:
+        """Wait for the rate budgets; the tokens reserved for the request (settled on its answer)."""
         if self._rpm is not None:
             await self._rpm.acquire(1)
         if self._tpm is not None:
-            await self._tpm.acquire(estimate_tokens(request))
+            return await self._tpm.acquire(estimate_tokens(request))
+        return 0.0
 
     def _delay(self, attempt: int, failure: Failure) -> float:
         if failure.retry_after is not None:
@@ -191,14 +204,20 @@ class RequestEngine:
     def _on_success(self, result: Result) -> None:
         self._consecutive_failures = 0
         self.limit.on_success()
-        self.tokens_used += result.input_tokens + result.output_tokens
+        self.spend.add(result.input_tokens + result.output_tokens)
+        self._check_budget(raise_=False)
+
+    def _check_budget(self, raise_: bool = True) -> None:
+        """Open the budget breaker once the run's spending (every replica's) reaches the budget."""
         budget = self.settings.max_tokens_budget
-        if budget is not None and self.tokens_used >= budget and self._fatal is None:
+        if budget is not None and self._fatal is None and self.spend.total >= budget:
             self._fatal = BudgetExceeded(
-                f"token budget of {self.name} reached: {self.tokens_used} tokens used (input+output) of "
-                f"max_tokens_budget={budget}. Answers received so far are cached; raise max_tokens_budget "
-                "and run again to continue"
+                f"token budget of {self.name} reached: {self.spend.total} tokens used (input+output) in this "
+                f"run of max_tokens_budget={budget}. Answers received so far are cached and are not paid "
+                "again: a new run goes on from there, with a budget of its own"
             )
+        if raise_:
+            self._check_fatal()
 
     def _on_final_failure(self, failure: Failure) -> None:
         self._consecutive_failures += 1

@@ -59,7 +59,8 @@ class TokenBucket:
         self.level = self.capacity
         self._stamp = time.monotonic()
 
-    async def acquire(self, amount: float = 1.0) -> None:
+    async def acquire(self, amount: float = 1.0) -> float:
+        """Wait until ``amount`` units are free and take them; returns what was taken."""
         amount = min(amount, self.capacity)  # a request larger than the bucket waits for a full bucket
         while True:
             now = time.monotonic()
@@ -67,5 +68,10 @@ class TokenBucket:
             self._stamp = now
             if self.level >= amount:
                 self.level -= amount
-                return
+                return amount
             await asyncio.sleep((amount - self.level) / self.rate)
+
+    def settle(self, taken: float, used: float) -> None:
+        """Correct an estimate once the real amount is known: an answer longer than estimated leaves a
+        debt (the level goes below zero and later requests wait it out), a shorter one gives units back."""
+        self.level = min(self.capacity, self.level + taken - used)

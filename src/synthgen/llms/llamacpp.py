@@ -104,7 +104,7 @@ class LlamaCppLLM(LLM):
             out = self._llm.create_completion(completion_prompt(request.input), **kwargs)
             text = out["choices"][0]["text"]
         usage = out.get("usage") or {}
-        return Result(text.strip(), usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))
+        return Result(text.strip(), usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0), raw=dict(out))
 
 
 def resolve_model_path(model_path: str | None) -> str:

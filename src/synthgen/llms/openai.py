@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from synthgen.llms.api import APILLM
+from pydantic import PrivateAttr
+
+from synthgen.llms.api import APILLM, REQUEST_KEY_HEADER
 from synthgen.llms.params import openai_params
 from synthgen.llms.requests import Request, Result
 
@@ -25,32 +28,46 @@ class OpenAILLM(APILLM):
     type_name: ClassVar[str] = "openai"
     required_package: ClassVar[tuple[str, str] | None] = ("openai", "openai")
     api_key_env: ClassVar[str] = "OPENAI_API_KEY"
-    default_host: ClassVar[str | None] = "api.openai.com"
+    base_url_env: ClassVar[str] = "OPENAI_BASE_URL"
+    default_base_url: ClassVar[str] = "https://api.openai.com/v1"
+
+    _sdk: Any = PrivateAttr(default=None)
 
     @property
     def supports_structured_output(self) -> bool:
         # OpenAI's own API enforces json_schema; an OpenAI-compatible server may not support it
         # (set the task's structured output explicitly for one that does).
-        return self.cache_identity()["host"] == self.default_host
+        return self.cache_identity()["host"] == "api.openai.com"
 
     def _make_client(self, key: str) -> Any:
-        from openai import AsyncOpenAI
+        # Chat completions go through the lean client (see synthgen.llms.http for why not the SDK).
+        from synthgen.llms.http import JSONClient
 
-        # Our engine owns retries (with Retry-After and a circuit breaker): the SDK must not retry too.
-        return AsyncOpenAI(api_key=key, base_url=self.base_url, timeout=self.timeout, max_retries=0)
+        return JSONClient(self.resolved_base_url, openai_headers(key), self.timeout)
 
     async def _send(self, request: Request) -> Result:
-        response = await self._client.chat.completions.create(
-            **chat_kwargs(self.model, request), extra_headers={"X-Synthgen-Request-Key": request.key})
-        usage = response.usage  # attributes, not model_dump(): this runs for every request
-        return Result(response.choices[0].message.content if response.choices else None,
-                      input_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-                      output_tokens=getattr(usage, "completion_tokens", 0) or 0)
+        data = await self._client.post("/chat/completions", chat_body(self.model, request),
+                                       headers={REQUEST_KEY_HEADER: request.key})
+        return completion_result(data)
 
     def _batch_api(self) -> BatchAPI:
         from synthgen.llms.openai_batch import OpenAIBatchAPI
 
-        return OpenAIBatchAPI(self.model, self._client, self.offline_batch_max_requests, self.offline_batch_max_bytes)
+        if self._sdk is None:  # files and batch jobs are few requests: the SDK's convenience wins there
+            self._sdk = self._on_loop(self._open_sdk(self._resolve_key()))
+        return OpenAIBatchAPI(self.model, self._sdk, self.offline_batch_max_requests, self.offline_batch_max_bytes)
+
+    async def _open_sdk(self, key: str) -> Any:
+        from openai import AsyncOpenAI
+
+        # Our engine owns retries (with Retry-After and a circuit breaker): the SDK must not retry too.
+        return AsyncOpenAI(api_key=key, base_url=self.resolved_base_url, timeout=self.timeout, max_retries=0)
+
+    def unload(self) -> None:
+        sdk, self._sdk = self._sdk, None
+        if sdk is not None and self._engine is not None:
+            self._close_on_loop(sdk)
+        super().unload()
 
 
 def chat_kwargs(model: str, request: Request) -> dict[str, Any]:
@@ -76,12 +93,25 @@ def chat_body(model: str, request: Request) -> dict[str, Any]:
     return {**kwargs.pop("extra_body", {}), **kwargs}
 
 
+def openai_headers(key: str) -> dict[str, str]:
+    """Authorization, and the organization and project the SDK would read from the environment."""
+    from synthgen import __version__
+
+    headers = {"Authorization": f"Bearer {key}", "User-Agent": f"synthgen/{__version__}"}
+    for env, header in (("OPENAI_ORG_ID", "OpenAI-Organization"), ("OPENAI_PROJECT_ID", "OpenAI-Project")):
+        if os.environ.get(env):
+            headers[header] = os.environ[env]
+    return headers
+
+
 def completion_result(data: dict[str, Any]) -> Result:
-    """A chat completion (as plain data) as a :class:`Result`."""
+    """A chat completion (as plain data) as a :class:`Result`; ``raw`` keeps the whole answer."""
     choices = data.get("choices") or []
     usage = data.get("usage") or {}
+    message = (choices[0].get("message") or {}) if choices else {}
     return Result(
-        choices[0]["message"].get("content") if choices else None,
+        message.get("content"),
         input_tokens=usage.get("prompt_tokens") or 0,
         output_tokens=usage.get("completion_tokens") or 0,
+        raw=data,
     )

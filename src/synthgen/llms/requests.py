@@ -23,6 +23,7 @@ class GenerateOutput(TypedDict, total=False):
     generations: list[str | None]
     statistics: dict[str, list[int]]
     errors: list[str | None]
+    raw_responses: list[dict[str, Any] | None]
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,16 @@ class Result:
     output_tokens: int = 0
     error: str | None = None
     cached: bool = field(default=False, compare=False)
+    raw: dict[str, Any] | None = field(default=None, compare=False)
+    """The backend's whole answer as plain data (kept in the request cache with the text, so asking for
+    raw responses later never sends a request again)."""
 
     def record(self) -> dict[str, Any]:
-        return {"text": self.text, "input_tokens": self.input_tokens, "output_tokens": self.output_tokens}
+        record: dict[str, Any] = {"text": self.text, "input_tokens": self.input_tokens,
+                                  "output_tokens": self.output_tokens}
+        if self.raw is not None:
+            record["raw"] = self.raw
+        return record
 
 
 def make_request(identity: dict[str, Any], input: LLMInput, params: dict[str, Any],
@@ -65,7 +73,7 @@ def cached_result(store: Store | None, request: Request) -> Result | None:
     if not isinstance(record, dict) or record.get("text") is None:
         return None
     return Result(record["text"], int(record.get("input_tokens", 0)), int(record.get("output_tokens", 0)),
-                  cached=True)
+                  cached=True, raw=record.get("raw"))
 
 
 def store_result(store: Store | None, request: Request, result: Result) -> None:
@@ -84,8 +92,9 @@ def store_results(store: Store, results: dict[str, Result]) -> None:
         store.refreshed.update(answered)
 
 
-def group_results(results: list[Result], num_inputs: int, num_generations: int) -> list[GenerateOutput]:
-    """Regroup per-request results into one output dict per input."""
+def group_results(results: list[Result], num_inputs: int, num_generations: int,
+                  raw_responses: bool = False) -> list[GenerateOutput]:
+    """Regroup per-request results into one output dict per input (with ``raw_responses`` if asked)."""
     outputs: list[GenerateOutput] = []
     for i in range(num_inputs):
         chunk = results[i * num_generations:(i + 1) * num_generations]
@@ -96,6 +105,8 @@ def group_results(results: list[Result], num_inputs: int, num_generations: int) 
         }
         if any(r.error for r in chunk):
             out["errors"] = [r.error for r in chunk]
+        if raw_responses:
+            out["raw_responses"] = [r.raw for r in chunk]
         outputs.append(out)
     return outputs
 

@@ -103,5 +103,8 @@ def _guided(schema: dict[str, Any]) -> dict[str, Any]:
 
 def _result(output: Any) -> Result:
     completion = output.outputs[0]
-    return Result(completion.text, input_tokens=len(output.prompt_token_ids or []),
-                  output_tokens=len(completion.token_ids or []))
+    prompt_ids, token_ids = list(output.prompt_token_ids or []), list(completion.token_ids or [])
+    raw = {"text": completion.text, "prompt_token_ids": prompt_ids, "token_ids": token_ids,
+           "finish_reason": getattr(completion, "finish_reason", None),
+           "cumulative_logprob": getattr(completion, "cumulative_logprob", None)}
+    return Result(completion.text, input_tokens=len(prompt_ids), output_tokens=len(token_ids), raw=raw)

@@ -12,13 +12,12 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from synthgen import plan
 from synthgen.errors import CacheError
 from synthgen.runner.journal import run_lock
 from synthgen.steps.base import output_relevant
 from synthgen.store import SHARED_DIRS, Store, default_cache_dir
+from synthgen.yaml_io import load_yaml
 
 if TYPE_CHECKING:
     from synthgen.pipeline import Pipeline
@@ -84,7 +83,7 @@ def find_pipeline_dir(target: str, root: Path) -> Path:
     """
     path = Path(target).expanduser()
     if path.is_file() and path.suffix in (".yaml", ".yml"):
-        spec = yaml.safe_load(path.read_text()) or {}
+        spec = load_yaml(path.read_text()) or {}
         name, sig = spec.get("pipeline", {}).get("name"), spec.get("signature")
         if path.parent.parent.name == name:
             return path.parent

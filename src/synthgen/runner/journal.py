@@ -15,11 +15,11 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
 from filelock import FileLock, Timeout
 
 from synthgen.errors import CacheError
 from synthgen.store import Store, write_atomic
+from synthgen.yaml_io import dump_yaml
 
 ROWS_PER_FILE = 100_000
 OFFLINE_JOBS = "offline_batch_jobs.json"
@@ -90,7 +90,7 @@ class Journal:
             write_atomic(self.pdir / "batch_manager.json", json.dumps({**state, "finished": False}, indent=1).encode())
 
     def write_pipeline_yaml(self, dump: dict[str, Any]) -> None:
-        write_atomic(self.pdir / "pipeline.yaml", yaml.safe_dump(dump, sort_keys=False, allow_unicode=True).encode())
+        write_atomic(self.pdir / "pipeline.yaml", dump_yaml(dump).encode())
 
     def save(self, dump: dict[str, Any], stages: list[list[str]], summary: dict[str, dict[str, int]],
              outputs: dict[str, list[tuple[str, int]]], finished: bool) -> None:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from loguru import logger
 
-from synthgen import plan
+from synthgen import interrupts, plan
 from synthgen.errors import BudgetExceeded, OfflineBatchGenerationNotFinished, PipelineInterrupted, StepError
 from synthgen.runner.progress import Progress
 from synthgen.runner.tasks import BatchDone, BatchFailed, BatchTask, ReplicaEvent, Segment
@@ -76,7 +76,7 @@ class Scheduler:
         self.stopping = False
         self.on_tick: Any = None
         self.elapsed = 0.0
-        self.stop_file: Path | None = None  # created by interrupt(): steps waiting inside a batch see it
+        self.run_dir: Path | None = None  # shared with the replicas: interrupt() leaves its stop file there
         self.on_release: Any = None  # (step, digest, rows) for each batch released downstream
         self.prestart: set[str] | None = None  # steps started with their stage (None: all of them)
 
@@ -94,7 +94,7 @@ class Scheduler:
         for name in stage:
             if self.states[name].node.kind == "generator":
                 self._dispatch(BatchTask(name, 0, self.states[name].node.fingerprint, generate=True,
-                                         stop_file=str(self.stop_file or "")))
+                                         run_dir=str(self.run_dir or "")))
             else:
                 self._form_batches(name)
         while not all(self.states[n].finished for n in stage):
@@ -213,7 +213,7 @@ class Scheduler:
         key = plan.batch_key(st.node.fingerprint, inputs)
         st.inputs_of[st.next_seq] = sum(stop - start for _, start, stop in inputs[0]) if inputs else 0
         self._dispatch(BatchTask(st.node.name, st.next_seq, key, inputs, fresh=st.node.name in self.forced,
-                                 stop_file=str(self.stop_file or "")))
+                                 run_dir=str(self.run_dir or "")))
         st.next_seq += 1
 
     def _dispatch(self, task: BatchTask) -> None:
@@ -239,8 +239,8 @@ class Scheduler:
     def interrupt(self) -> None:
         """First Ctrl+C: form no new batches; in-flight ones finish and are written."""
         self.stopping = True
-        if self.stop_file is not None:
-            self.stop_file.touch()
+        if self.run_dir is not None:
+            interrupts.request_stop(str(self.run_dir))
 
     def summary(self) -> dict[str, dict[str, Any]]:
         """Per step: batches, rows, cache hits and misses, its kind, and a hash of its output objects

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from synthgen import plan
+from synthgen import interrupts, plan
 from synthgen.errors import ConfigError, OfflineBatchGenerationNotFinished, PipelineInterrupted, SynthgenError
 from synthgen.logging import setup_logging
 from synthgen.runner.checkpoint import CheckpointStrategy, export_checkpoint
@@ -118,8 +118,7 @@ def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: 
     # start with their stage, all at once.
     scheduler.prestart = {n for n in graph.nodes if n in forced or not journal.has_progress(n)}
     scheduler.on_release = journal.log_output
-    scheduler.stop_file = journal.pdir / ".stop"
-    scheduler.stop_file.unlink(missing_ok=True)
+    scheduler.run_dir = interrupts.new_run_dir(journal.pdir)
     if strategy and checkpoint_path:
         scheduler.on_tick = lambda: _checkpoint(scheduler, graph, store, strategy, checkpoint_path, dump)
     started = time.monotonic()

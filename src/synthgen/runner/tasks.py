@@ -18,7 +18,7 @@ class BatchTask:
     inputs: list[list[Segment]] = field(default_factory=list)  # one list of segments per predecessor
     generate: bool = False  # a generator step: run process(offset) and stream its batches
     fresh: bool = False  # use_cache=False: LLM answers of earlier runs are not read
-    stop_file: str = ""  # exists once the run is asked to stop (see synthgen.interrupts)
+    run_dir: str = ""  # the run folder that replicas share: its stop request, its spending (synthgen.interrupts)
 
 
 @dataclass(frozen=True)

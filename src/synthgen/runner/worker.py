@@ -50,7 +50,7 @@ class Replica:
         set_active_store(self.store)
 
     def run_batch(self, task: BatchTask) -> BatchDone:
-        interrupts.watch(task.stop_file)
+        interrupts.watch(task.run_dir)
         self.store.fresh_requests = task.fresh
         inputs = [self._read(segments) for segments in task.inputs]
         for rows in inputs:
@@ -73,7 +73,7 @@ class Replica:
     def iter_generator(self, task: BatchTask) -> Iterator[BatchDone]:
         """Run the generator step, yielding each batch as soon as it is written."""
         assert isinstance(self.step, GeneratorStep)
-        interrupts.watch(task.stop_file)
+        interrupts.watch(task.run_dir)
         seq = 0
         for rows, last in self.step.process(offset=0):
             rows = list(rows)

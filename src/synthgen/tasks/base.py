@@ -86,6 +86,7 @@ class Task(Step):
 
     def load(self) -> None:
         super().load()
+        self.llm.step_name = self.name  # the replicas of this step share one token budget
         self.llm.load()
 
     def unload(self) -> None:

@@ -54,5 +54,6 @@ class FakeLLM(LLM):
         max_new = request.params.get("max_new_tokens")
         if max_new is not None and request.schema is None:
             reply = " ".join(reply.split()[: int(max_new)])
-        return Result(reply, input_tokens=len(text.split()), output_tokens=len(reply.split()))
+        return Result(reply, input_tokens=len(text.split()), output_tokens=len(reply.split()),
+                      raw={"model": self.model, "text": reply})
 
