@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from synthgen import plan
+from synthgen.cache_location import local_cache_root
 from synthgen.errors import PlanError
 from synthgen.steps.base import GeneratorStep, _Step, snake_case
 
@@ -29,6 +30,8 @@ class Pipeline:
     def __init__(self, name: str, description: str | None = None, cache_dir: str | Path | None = None) -> None:
         self.name = name
         self.description = description
+        if cache_dir is not None:
+            local_cache_root(cache_dir)  # an object-storage URL fails here, naming what to use instead
         self.cache_dir = cache_dir
         self.steps: dict[str, _Step] = {}
         self.edges: list[tuple[str, str]] = []

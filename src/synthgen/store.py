@@ -21,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 from loguru import logger
 
+from synthgen.cache_location import default_cache_dir, local_cache_root
 from synthgen.errors import CacheError
 
 _PICKLED = b"synthgen.pickled_columns"
@@ -40,12 +41,6 @@ def set_active_store(store: Store | None) -> None:
 def active_store() -> Store | None:
     """The store of the running pipeline in this process, or ``None`` outside a run."""
     return _ACTIVE
-
-
-def default_cache_dir() -> Path:
-    """``$SYNTHGEN_CACHE_DIR`` or ``~/.cache/synthgen/pipelines``."""
-    env = os.environ.get("SYNTHGEN_CACHE_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "synthgen" / "pipelines"
 
 
 _MADE_DIRS: set[str] = set()  # folders this process created or saw: no mkdir per write
@@ -161,7 +156,7 @@ class Store:
     """
 
     def __init__(self, root: str | Path | None = None) -> None:
-        self.root = Path(root).expanduser() if root is not None else default_cache_dir()
+        self.root = local_cache_root(root) if root is not None else default_cache_dir()
         # use_cache=False: LLM answers from earlier runs are not read (they are sent and paid for again),
         # but one answer per request within this run still is.
         self.fresh_requests = False

@@ -106,6 +106,19 @@ def test_load_builds_the_engine_with_the_step_settings(fake_vllm) -> None:
     llm.unload()
 
 
+def test_in_a_ray_placement_group_tensor_parallelism_uses_rays_executor(fake_vllm, monkeypatch) -> None:
+    """On the Ray runner a gpus=k, tensor_parallel_size=k step runs in a placement group of k GPU
+    bundles: vLLM must start its shards as Ray workers there (its default would be local processes)."""
+    import synthgen.llms.vllm as vllm_module
+
+    assert "distributed_executor_backend" not in vLLM(model="m", tensor_parallel_size=2).engine_kwargs()
+    monkeypatch.setattr(vllm_module, "_in_placement_group", lambda: True)
+    assert vLLM(model="m", tensor_parallel_size=2).engine_kwargs()["distributed_executor_backend"] == "ray"
+    assert "distributed_executor_backend" not in vLLM(model="m").engine_kwargs()  # one GPU: nothing to shard
+    mine = vLLM(model="m", tensor_parallel_size=2, extra_kwargs={"distributed_executor_backend": "mp"})
+    assert mine.engine_kwargs()["distributed_executor_backend"] == "mp"  # the user's choice wins
+
+
 def test_chats_use_the_chat_template_and_params_map(fake_vllm) -> None:
     llm = vLLM(model="m", chat_template="T:")
     llm.load()

@@ -147,3 +147,37 @@ def test_a_dead_actors_batch_is_retried_on_another_replica(tmp_path: Path) -> No
     out = rows(p.run(runner="ray"))
     assert (tmp_path / "died").exists(), "a replica really died"
     assert [r["n"] for r in out] == list(range(60)), "its batch was retried elsewhere: no row lost or repeated"
+
+
+def test_a_restarted_actor_takes_batches_again(tmp_path: Path) -> None:
+    """The only replica dies mid-batch: Ray restarts it, it loads the step again and gets the batch."""
+    from synthgen.testing.steps import DieOnce
+
+    with Pipeline(name="revive", cache_dir=tmp_path / "cache") as p:
+        gen = GenerateNumbers(name="gen", count=40, batch_size=10)
+        gen >> DieOnce(name="die", value=15, marker=str(tmp_path / "died"), input_batch_size=10)
+    out = rows(p.run(runner="ray"))
+    assert (tmp_path / "died").exists(), "the replica really died"
+    assert [r["n"] for r in out] == list(range(40))
+
+
+def test_a_tensor_parallel_step_gets_one_gpu_bundle_per_shard(tmp_path: Path) -> None:
+    """gpus=2 with tensor_parallel_size=2: a placement group of two one-GPU bundles on one node, the
+    replica itself holding none, so that vLLM's Ray workers (one per bundle) each get a GPU. The local
+    Ray instance declares two GPUs it does not have: placement is what is checked, not CUDA."""
+    import json
+
+    from synthgen.testing.steps import PlacementProbe
+
+    ray.shutdown()
+    ray.init(num_cpus=2, num_gpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        with Pipeline(name="tp", cache_dir=tmp_path / "cache") as p:
+            LoadDataFromDicts(data=[{"x": 1}]) >> PlacementProbe(name="probe", resources=StepResources(gpus=2))
+        [row] = rows(p.run(runner="ray"))
+    finally:
+        ray.shutdown()
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    assert json.loads(row["bundles"]) == [{"GPU": 1}, {"GPU": 1}]
+    assert row["own_gpus"] == 0
+    assert sorted(json.loads(row["worker_gpus"])) == [["0"], ["1"]]

@@ -50,8 +50,16 @@ class vLLM(LLM):  # noqa: N801 - the project's name for it
             return
         import vllm
 
-        self._engine = vllm.LLM(model=self.model, dtype=self.dtype,
-                                tensor_parallel_size=self.tensor_parallel_size, **self.extra_kwargs)
+        self._engine = vllm.LLM(**self.engine_kwargs())
+
+    def engine_kwargs(self) -> dict[str, Any]:
+        """``vllm.LLM(...)`` arguments. In a Ray placement group (a step with ``gpus=k`` and
+        ``tensor_parallel_size=k`` on the Ray runner) vLLM's Ray executor shards over its bundles."""
+        kwargs = {"model": self.model, "dtype": self.dtype, "tensor_parallel_size": self.tensor_parallel_size,
+                  **self.extra_kwargs}
+        if self.tensor_parallel_size > 1 and "distributed_executor_backend" not in kwargs and _in_placement_group():
+            kwargs["distributed_executor_backend"] = "ray"
+        return kwargs
 
     def unload(self) -> None:
         """Drop the engine and give its GPU memory back."""
@@ -90,6 +98,18 @@ class vLLM(LLM):  # noqa: N801 - the project's name for it
         if request.schema is not None:
             kwargs.update(_guided(request.schema))
         return kwargs
+
+
+def _in_placement_group() -> bool:
+    import sys
+
+    if "ray" not in sys.modules:  # never import ray only to learn that we are not on it
+        return False
+    import ray
+    from ray.util import get_current_placement_group
+
+    # Not initialized: not a Ray worker (and asking would start a local Ray instance).
+    return bool(ray.is_initialized()) and get_current_placement_group() is not None
 
 
 def _guided(schema: dict[str, Any]) -> dict[str, Any]:

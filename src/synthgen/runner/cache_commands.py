@@ -16,7 +16,7 @@ from synthgen import plan
 from synthgen.errors import CacheError
 from synthgen.runner.journal import run_lock
 from synthgen.steps.base import output_relevant
-from synthgen.store import SHARED_DIRS, Store, default_cache_dir
+from synthgen.store import SHARED_DIRS, Store, default_cache_dir, local_cache_root
 from synthgen.yaml_io import load_yaml
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ def cache_root(cache_dir: str | Path | None) -> Path:
     Raises:
         CacheError: there is no cache there yet.
     """
-    root = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+    root = local_cache_root(cache_dir) if cache_dir else default_cache_dir()
     if not root.is_dir():
         raise CacheError(f"no cache at {root}: run a pipeline first, or pass --cache-dir / set SYNTHGEN_CACHE_DIR")
     return root
@@ -101,7 +101,7 @@ def step_status(pipeline: Pipeline, cache_dir: str | Path | None = None) -> dict
     """What a run of ``pipeline`` would reuse, per step (``synthgen pipeline info``)."""
     from synthgen.runner.journal import Journal
 
-    root = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+    root = local_cache_root(cache_dir) if cache_dir else default_cache_dir()
     pdir = Store(root).pipeline_dir(pipeline.name, pipeline.signature)
     if not pdir.is_dir():
         return dict.fromkeys(pipeline.steps, "not run yet")

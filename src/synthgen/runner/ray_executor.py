@@ -22,6 +22,7 @@ from synthgen.runner.tasks import BatchFailed, BatchTask, ReplicaEvent
 from synthgen.steps.base import _Step
 
 MAX_TASK_ATTEMPTS = 3  # a batch whose actor died is retried on another replica at most this often
+MAX_RESTARTS = 1  # Ray restarts a dead replica's actor (which loads the step again) this often
 
 
 def import_ray() -> Any:
@@ -115,11 +116,17 @@ class _ReplicaActor:
 
 @dataclass
 class _Replicas:
-    """The actors of one step and what each has in flight."""
+    """The actors of one step and what each has in flight.
+
+    A replica whose actor died is ``dead`` until Ray has restarted it and it has loaded the step again
+    (``restarting`` meanwhile); one whose restarts are spent stays dead.
+    """
 
     actors: list[Any]
     capacity: int
     dead: set[int] = field(default_factory=set)
+    restarting: set[int] = field(default_factory=set)
+    restarts: list[int] = field(default_factory=list)
     load: list[int] = field(default_factory=list)
     queue: deque[tuple[BatchTask, int]] = field(default_factory=deque)
     pgs: list[Any] = field(default_factory=list)
@@ -130,17 +137,22 @@ class _Replicas:
         alive = [i for i in range(len(self.actors)) if i not in self.dead and self.load[i] < self.capacity]
         return min(alive, key=lambda i: self.load[i]) if alive else None
 
+    @property
+    def lost(self) -> bool:
+        """Every replica is dead for good: none is alive or coming back."""
+        return bool(self.actors) and len(self.dead - self.restarting) == len(self.actors)
+
 
 def _actor_options(step: _Step, ray: Any) -> tuple[dict[str, Any], Any]:
-    """Ray options of one replica from StepResources; a placement group when the step's LLM shards over
-    exactly its ``gpus`` (vLLM tensor parallelism needs its GPUs on one node, together)."""
+    """Ray options of one replica from StepResources, and its placement group when the step's LLM
+    shards over exactly its ``gpus`` (vLLM tensor parallelism)."""
     res = step.resources
     opts: dict[str, Any] = {
         # like local processes, a replica that declares no CPUs does not reserve one: a load stage may
         # hold more replicas than the cluster has cores, and reserving would deadlock it
         "num_cpus": res.cpus if res.cpus is not None else 0,
         "max_concurrency": max(1, int(getattr(step, "max_batches_in_flight", 1) or 1)),
-        "max_restarts": 1,
+        "max_restarts": MAX_RESTARTS,
         "max_task_retries": 0,  # the executor retries a dead actor's batch itself, on another replica
     }
     if res.memory:
@@ -148,16 +160,26 @@ def _actor_options(step: _Step, ray: Any) -> tuple[dict[str, Any], Any]:
     gpus = res.gpus or 0
     llm = getattr(step, "llm", None)
     if gpus > 1 and getattr(llm, "tensor_parallel_size", None) == gpus:
-        from ray.util.placement_group import placement_group
+        pg = tensor_parallel_group(gpus, opts["num_cpus"])
         from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
-        pg = placement_group([{"GPU": gpus, "CPU": max(1, opts["num_cpus"])}], strategy="STRICT_PACK")
-        opts["scheduling_strategy"] = PlacementGroupSchedulingStrategy(pg, placement_group_capture_child_tasks=True)
-        opts["num_gpus"] = gpus
+        # The replica only drives the engine: vLLM's Ray executor starts one worker per GPU bundle of
+        # the group it runs in, so the replica takes no GPU itself (it would hold bundle 0's).
+        opts["scheduling_strategy"] = PlacementGroupSchedulingStrategy(
+            pg, placement_group_bundle_index=0, placement_group_capture_child_tasks=True)
         return opts, pg
     if gpus:
         opts["num_gpus"] = gpus
     return opts, None
+
+
+def tensor_parallel_group(gpus: int, cpus: float) -> Any:
+    """A placement group of ``gpus`` one-GPU bundles on one node (tensor parallelism needs its GPUs
+    together), the first also holding the driving replica's CPUs."""
+    from ray.util.placement_group import placement_group
+
+    first: dict[str, float] = {"GPU": 1, **({"CPU": cpus} if cpus else {})}
+    return placement_group([first] + [{"GPU": 1} for _ in range(gpus - 1)], strategy="STRICT_PACK")
 
 
 class RayExecutor:
@@ -173,6 +195,10 @@ class RayExecutor:
         self._steps: dict[str, _Replicas] = {}
         self._refs: dict[Any, tuple[str, int, BatchTask | None, int]] = {}  # ref -> step, replica, task, attempt
 
+    def cluster_gpus(self) -> int:
+        """GPUs of the whole cluster (the driver's machine may have none)."""
+        return int(self._ray.cluster_resources().get("GPU", 0))
+
     def start(self, step: _Step, gpu_ids: list[list[str]] | None) -> None:
         """Start the step's replicas as actors (Ray assigns GPUs; the local GPU plan is not used)."""
         ray = self._ray
@@ -187,7 +213,7 @@ class RayExecutor:
             actors.append(actor)
             self._refs[actor.ready.remote()] = (name, replica, None, 0)
         capacity = max(1, int(getattr(step, "max_batches_in_flight", 1) or 1))
-        self._steps[name] = _Replicas(actors, capacity, load=[0] * len(actors), pgs=pgs)
+        self._steps[name] = _Replicas(actors, capacity, load=[0] * len(actors), restarts=[0] * len(actors), pgs=pgs)
 
     def submit(self, task: BatchTask, attempt: int = 0) -> None:
         reps = self._steps[task.step]
@@ -232,7 +258,18 @@ class RayExecutor:
             return self._actor_died(step, idx, task, attempt, exc)
         except ray.exceptions.RayError as exc:
             return [BatchFailed(step, task.seq if task else -1, None, str(exc))]
+        if reps is not None and task is None and idx in reps.restarting:
+            return self._revived(step, reps, idx, result)
         return result if isinstance(result, list) else [result]
+
+    def _revived(self, step: str, reps: _Replicas, idx: int, ready: Any) -> list[Any]:
+        """A restarted actor answered its ready call: it takes batches again (or reports its load error)."""
+        reps.restarting.discard(idx)
+        if isinstance(ready, ReplicaEvent):
+            reps.dead.discard(idx)
+            logger.info(f"step '{step}' replica {idx} is back after a restart")
+            return []
+        return [ready]  # it failed to load the step again
 
     def _collect_stream(self, gen: Any) -> list[Any]:
         """The next batch of a streaming generator; it stays in flight until it is exhausted."""
@@ -261,15 +298,27 @@ class RayExecutor:
         reps = self._steps.get(step)
         if reps is None:  # stopped meanwhile
             return []
-        reps.dead.add(idx)
-        logger.warning(f"step '{step}' replica {idx} died ({type(exc).__name__}); "
-                       f"{'retrying its batch' if task else 'no batch lost'}")
+        if idx not in reps.dead:
+            reps.dead.add(idx)
+            logger.warning(f"step '{step}' replica {idx} died ({type(exc).__name__}); "
+                           f"{'retrying its batch' if task else 'no batch lost'}")
+            self._await_restart(step, reps, idx)
+        elif task is None:  # its ready call after a restart failed: restarts are spent
+            reps.restarting.discard(idx)
         if task is None:
             return []
-        if attempt + 1 >= MAX_TASK_ATTEMPTS or len(reps.dead) == len(reps.actors):
+        if attempt + 1 >= MAX_TASK_ATTEMPTS or reps.lost:
             return [BatchFailed(step, task.seq, None, f"replica {idx} of '{step}' died: {exc}")]
         self.submit(task, attempt + 1)
         return []
+
+    def _await_restart(self, step: str, reps: _Replicas, idx: int) -> None:
+        """Ray restarts a dead actor (``max_restarts``): a ready call answers once it loaded the step again."""
+        if reps.restarts[idx] >= MAX_RESTARTS:
+            return
+        reps.restarts[idx] += 1
+        reps.restarting.add(idx)
+        self._refs[reps.actors[idx].ready.remote()] = (step, idx, None, 0)
 
     def _drain_queue(self, name: str) -> None:
         reps = self._steps[name]
@@ -313,7 +362,7 @@ class RayExecutor:
     def check_alive(self) -> None:
         """A step all of whose replicas died stops the run."""
         for name, reps in self._steps.items():
-            if reps.actors and len(reps.dead) == len(reps.actors):
+            if reps.lost:
                 raise StepError(name, f"all {len(reps.actors)} Ray actor(s) died; "
                                       f"rerun the pipeline to resume from the cache")
 

@@ -73,7 +73,8 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
     graph = pipeline.graph()
     plan.validate(graph)
     stages, _ = plan.load_stages(graph, load_groups)
-    gpu_plan = assign_gpus(graph, stages)
+    # Locally the runner gives each replica its devices; on Ray the cluster's scheduler does.
+    gpu_plan = assign_gpus(graph, stages) if runner == "local" else {}
     store = Store(pipeline.cache_dir)
     pdir = store.pipeline_dir(pipeline.name, pipeline.signature)
     forced = forced_steps(graph, use_cache)
@@ -89,6 +90,8 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
         warn_fresh_llm_steps(graph, forced)
         _fire("synthgen_before_pipeline_run", pipeline=pipeline)
         executor = make_executor(runner, store, log_level, runner_options)
+        if runner != "local" and any(node.gpus for node in graph.nodes.values()):
+            plan.check_gpus(graph, stages, executor.cluster_gpus())  # type: ignore[attr-defined]
         scheduler = _execute(graph, stages, store, journal, dump, forced, gpu_plan, executor,
                              checkpoint_strategy, checkpoint_path)
         try:

@@ -125,6 +125,50 @@ class DieOnce(Step):
         yield inputs[0]
 
 
+class PlacementProbe(Step):
+    """Reports where the Ray executor placed it, as a tensor-parallel vLLM step (``gpus=k`` and an LLM
+    with ``tensor_parallel_size=k``) would be placed: its placement group's bundles, the GPUs it holds
+    itself, and the GPU that a one-GPU task in each bundle gets (what vLLM's Ray workers would hold)."""
+
+    tensor_parallel_size: int = 2
+
+    @property
+    def llm(self) -> Any:
+        from types import SimpleNamespace
+
+        # What the runner reads of a step's LLM: its model name (provenance) and its sharding.
+        return SimpleNamespace(tensor_parallel_size=self.tensor_parallel_size, model_name="placement-probe")
+
+    @property
+    def outputs(self) -> list[str]:
+        return ["bundles", "own_gpus", "worker_gpus"]
+
+    def process(self, *inputs: StepInput) -> StepOutput:
+        import json
+
+        import ray
+        from ray.util import get_current_placement_group
+        from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+        pg = get_current_placement_group()
+        bundles, workers = [], []
+        if pg is not None:
+            bundles = pg.bundle_specs
+            worker = ray.remote(num_gpus=1, num_cpus=0)(_gpu_ids)
+            refs = [worker.options(scheduling_strategy=PlacementGroupSchedulingStrategy(pg, placement_group_bundle_index=i))
+                    .remote() for i in range(len(bundles))]
+            workers = ray.get(refs, timeout=60)
+        for row in inputs[0]:
+            row.update(bundles=json.dumps(bundles), own_gpus=len(ray.get_gpu_ids()), worker_gpus=json.dumps(workers))
+        yield inputs[0]
+
+
+def _gpu_ids() -> list[str]:
+    import ray
+
+    return [str(g) for g in ray.get_gpu_ids()]
+
+
 class SumAll(GlobalStep):
     """Adds ``total``: the sum of ``n`` over every row."""
 
