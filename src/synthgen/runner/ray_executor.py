@@ -131,6 +131,7 @@ class _Replicas:
     queue: deque[tuple[BatchTask, int]] = field(default_factory=deque)
     pgs: list[Any] = field(default_factory=list)
     unloads: list[Any] = field(default_factory=list)
+    step_ref: Any = None  # the step in the object store, held while its actors may restart from it
 
     def pick(self) -> int | None:
         """The least-loaded live replica with room, or None."""
@@ -204,16 +205,20 @@ class RayExecutor:
         ray = self._ray
         name = str(step.name)
         actor_cls = ray.remote(_ReplicaActor)
+        # One copy of the step for every replica, pinned by this driver: a restart builds the actor
+        # again from its constructor arguments, which must still exist then.
+        step_ref = ray.put(step)
         actors, pgs = [], []
         for replica in range(step.resources.replicas):
             opts, pg = _actor_options(step, ray)
             if pg is not None:
                 pgs.append(pg)
-            actor = actor_cls.options(name=None, **opts).remote(step, self._store_root, replica, self._log_level)
+            actor = actor_cls.options(name=None, **opts).remote(step_ref, self._store_root, replica, self._log_level)
             actors.append(actor)
             self._refs[actor.ready.remote()] = (name, replica, None, 0)
         capacity = max(1, int(getattr(step, "max_batches_in_flight", 1) or 1))
-        self._steps[name] = _Replicas(actors, capacity, load=[0] * len(actors), restarts=[0] * len(actors), pgs=pgs)
+        self._steps[name] = _Replicas(actors, capacity, load=[0] * len(actors), restarts=[0] * len(actors), pgs=pgs,
+                                      step_ref=step_ref)
 
     def submit(self, task: BatchTask, attempt: int = 0) -> None:
         reps = self._steps[task.step]
