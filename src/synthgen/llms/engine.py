@@ -173,7 +173,7 @@ class RequestEngine:
                 except Exception as exc:  # noqa: BLE001 - every send error is classified below
                     failure = self._classify(exc)
                 else:
-                    if self._tpm is not None:  # the budget counts real tokens, not the estimate
+                    if self._tpm is not None:  # the rate limit counts real tokens, not the estimate
                         self._tpm.settle(reserved, result.input_tokens + result.output_tokens)
                     self._on_success(result)
                     return result
@@ -205,9 +205,9 @@ class RequestEngine:
         self._consecutive_failures = 0
         self.limit.on_success()
         self.spend.add(result.input_tokens + result.output_tokens)
-        self._check_budget(raise_=False)
+        self._check_budget()
 
-    def _check_budget(self, raise_: bool = True) -> None:
+    def _check_budget(self) -> None:
         """Open the budget breaker once the run's spending (every replica's) reaches the budget."""
         budget = self.settings.max_tokens_budget
         if budget is not None and self._fatal is None and self.spend.total >= budget:
@@ -216,8 +216,6 @@ class RequestEngine:
                 f"run of max_tokens_budget={budget}. Answers received so far are cached and are not paid "
                 "again: a new run goes on from there, with a budget of its own"
             )
-        if raise_:
-            self._check_fatal()
 
     def _on_final_failure(self, failure: Failure) -> None:
         self._consecutive_failures += 1

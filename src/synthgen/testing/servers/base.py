@@ -20,9 +20,10 @@ from typing import Any
 
 from aiohttp import web
 
+from synthgen.llms.api import REQUEST_KEY_HEADER  # the client names each logical request by it
+
 Handler = Callable[[web.Request, dict[str, Any]], Awaitable[web.StreamResponse]]
 ReplyFn = Callable[[dict[str, Any]], str]
-REQUEST_KEY_HEADER = "X-Synthgen-Request-Key"
 
 
 @dataclass
