@@ -37,3 +37,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/llm_throughput.py
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/ray_vs_local.py
+	$(BIN)/python benchmarks/object_storage.py

@@ -1,4 +1,5 @@
-"""The cache root: a path or a file:// URL; object storage is refused with what to use instead."""
+"""The cache root: a path or a file:// URL is local; an object-storage URL splits into the bucket (shared)
+and the driver's state folder."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from synthgen import Pipeline
-from synthgen.errors import CacheError
+from synthgen.cache_location import resolve_cache_root
 from synthgen.steps.loaders import LoadDataFromDicts
-from synthgen.store import Store
 
 
 def test_a_file_url_is_the_path_it_names(tmp_path: Path) -> None:
@@ -20,15 +20,18 @@ def test_a_file_url_is_the_path_it_names(tmp_path: Path) -> None:
     assert not Path("file:").exists()  # no folder named after the URL's scheme
 
 
-@pytest.mark.parametrize("url", ["s3://bucket/cache", "gs://bucket/cache", "hf://datasets/x/y"])
-def test_object_storage_is_refused_before_anything_runs_naming_what_works(url: str) -> None:
-    with pytest.raises(CacheError, match=r"atomic renames, fsync and file locks.*shared filesystem.*save_to_disk"):
-        Pipeline(name="remote", cache_dir=url)
-    with pytest.raises(CacheError, match=url.split("://")[0] + "://"):
-        Store(url)
+def test_an_object_storage_root_keeps_its_pipeline_folders_in_the_state_dir(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("s3fs", reason="s3fs is not installed: pip install 'synthgen[s3]'")
+    monkeypatch.setenv("SYNTHGEN_STATE_DIR", str(tmp_path / "state"))
+    root = resolve_cache_root("s3://bucket/team/../cache/")
+    assert root.remote == root.location == "s3://bucket/team/../cache"
+    assert root.local == tmp_path / "state" / "s3" / "bucket" / "team" / "cache"  # no '..' out of the state dir
 
 
-def test_the_environment_variable_is_checked_too(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_environment_variable_may_name_a_bucket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("s3fs", reason="s3fs is not installed: pip install 'synthgen[s3]'")
     monkeypatch.setenv("SYNTHGEN_CACHE_DIR", "s3://bucket/cache")
-    with pytest.raises(CacheError, match="s3:// URL"):
-        Store()
+    monkeypatch.setenv("SYNTHGEN_STATE_DIR", str(tmp_path))
+    assert resolve_cache_root(None).remote == "s3://bucket/cache"
+    assert resolve_cache_root(None).local == tmp_path / "s3" / "bucket" / "cache"

@@ -2,51 +2,63 @@
 
 Workers ignore SIGINT (the main process decides how Ctrl+C ends a run), so a step that waits a long
 time inside one batch — an offline batch LLM polling its jobs — needs another way to hear it. The
-runner names a run folder in each batch task (``<pipeline dir>/.run``, emptied when a run starts); the
-first Ctrl+C creates a ``stop`` file in it, and LLM replicas keep their token spending there
-(:mod:`synthgen.llms.spend`). A folder works the same for a spawned process and a Ray actor, since both
-already share the cache folder.
+runner names a run folder in each batch task (``<pipeline dir>/.run``, emptied when a run starts; in
+the bucket for an object-storage cache); the first Ctrl+C creates a ``stop`` blob in it, and LLM
+replicas keep their token spending there (:mod:`synthgen.llms.spend`). A folder works the same for a
+spawned process and a Ray actor on another node, since both already reach the cache.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
-from pathlib import Path
 
-_RUN_DIR: str | None = None
+from synthgen.blobs import Blobs, blobs_at
+
+_RUN: Blobs | None = None
 _POLL = 0.2
+_REMOTE_POLL = 1.0  # a look at object storage is a request: at most one a second per process
 _STOP = "stop"
+_seen_stop = False
+_looked = 0.0
 
 
-def new_run_dir(pipeline_dir: Path) -> Path:
-    """Empty the run folder of ``pipeline_dir`` for a new run (what an earlier run left means nothing)."""
-    folder = pipeline_dir / ".run"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def new_run_dir(location: str) -> str:
+    """Empty the run folder at ``location`` for a new run (what an earlier run left means nothing)."""
+    global _seen_stop
+    blobs_at(location).clear()
+    _seen_stop = False
+    return location
 
 
 def watch(run_dir: str | None) -> None:
     """Make this process look at ``run_dir`` (set by the replica for each batch)."""
-    global _RUN_DIR
-    _RUN_DIR = run_dir or None
+    global _RUN, _seen_stop, _looked
+    if (_RUN.location if _RUN else None) != (run_dir or None):
+        _RUN = blobs_at(run_dir) if run_dir else None
+        _seen_stop, _looked = False, 0.0
 
 
-def run_dir() -> Path | None:
+def run_dir() -> Blobs | None:
     """The run folder this process watches; ``None`` outside a run (a direct ``generate()`` call)."""
-    return Path(_RUN_DIR) if _RUN_DIR else None
+    return _RUN
 
 
 def request_stop(run_dir: str) -> None:
     """Ask every replica of the run to stop waiting (the first Ctrl+C)."""
-    Path(run_dir, _STOP).touch()
+    blobs_at(run_dir).write(_STOP, b"", sync=False)
 
 
 def requested() -> bool:
     """Whether the run asked its steps to stop waiting."""
-    return _RUN_DIR is not None and os.path.exists(os.path.join(_RUN_DIR, _STOP))
+    global _seen_stop, _looked
+    if _RUN is None:
+        return False
+    if not _RUN.remote:
+        return _RUN.exists(_STOP)
+    if not _seen_stop and time.monotonic() - _looked >= _REMOTE_POLL:
+        _looked = time.monotonic()
+        _seen_stop = _RUN.exists(_STOP)  # a stop is never taken back within a run
+    return _seen_stop
 
 
 def sleep(seconds: float) -> bool:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from synthgen import plan
-from synthgen.cache_location import local_cache_root
+from synthgen.cache_location import resolve_cache_root
 from synthgen.errors import PlanError
 from synthgen.steps.base import GeneratorStep, _Step, snake_case
 
@@ -31,7 +31,7 @@ class Pipeline:
         self.name = name
         self.description = description
         if cache_dir is not None:
-            local_cache_root(cache_dir)  # an object-storage URL fails here, naming what to use instead
+            resolve_cache_root(cache_dir)  # a URL the cache cannot use fails here, naming what works
         self.cache_dir = cache_dir
         self.steps: dict[str, _Step] = {}
         self.edges: list[tuple[str, str]] = []

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import io
-import itertools
 import json
-import os
 import pickle
-import threading
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 from loguru import logger
 
-from synthgen.cache_location import default_cache_dir, local_cache_root
+from synthgen.blobs import blobs_at, write_atomic
+from synthgen.cache_location import default_cache_dir, resolve_cache_root
 from synthgen.errors import CacheError
+
+__all__ = ["Store", "default_cache_dir", "write_atomic"]
 
 _PICKLED = b"synthgen.pickled_columns"
 
@@ -41,44 +41,6 @@ def set_active_store(store: Store | None) -> None:
 def active_store() -> Store | None:
     """The store of the running pipeline in this process, or ``None`` outside a run."""
     return _ACTIVE
-
-
-_MADE_DIRS: set[str] = set()  # folders this process created or saw: no mkdir per write
-_TMP_IDS = itertools.count()
-
-
-def write_atomic(path: Path, data: bytes, sync: bool = True) -> None:
-    """Write ``data`` to ``path`` so that a reader sees the whole file or nothing (tmp, fsync, rename).
-
-    ``sync=False`` skips the per-file fsync for bulk writes that end with one ``os.sync()``. This runs
-    once per LLM answer, so it keeps to plain syscalls: the temporary name is unique to this process
-    and thread (no random retries) and each folder is created once.
-    """
-    folder = str(path.parent)
-    if folder not in _MADE_DIRS:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _MADE_DIRS.add(folder)
-    tmp = f"{folder}/.{path.name}.{os.getpid()}.{threading.get_ident()}.{next(_TMP_IDS)}.tmp"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileNotFoundError:  # the folder was removed meanwhile (cache clear): make it again
-        _MADE_DIRS.discard(folder)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        if sync:
-            os.fsync(fd)
-        os.close(fd)
-        fd = -1
-        os.replace(tmp, path)
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def digest_bytes(data: bytes) -> str:
@@ -152,28 +114,37 @@ class Store:
     """Content-addressed objects and JSON records under one cache root.
 
     Args:
-        root: the cache root, shared by every pipeline that uses it.
+        root: the cache root, shared by every pipeline that uses it: a path, or an object-storage URL
+            (see :mod:`synthgen.cache_location`). ``None``: ``$SYNTHGEN_CACHE_DIR`` or the default.
+
+    Attributes:
+        location: what a worker rebuilds this store from.
+        root: the local folder of the pipeline folders (for a local root, the whole cache).
+        remote: the object-storage URL of the shared part, or ``None``.
     """
 
     def __init__(self, root: str | Path | None = None) -> None:
-        self.root = local_cache_root(root) if root is not None else default_cache_dir()
+        resolved = resolve_cache_root(root)
+        self.location, self.root, self.remote = resolved.location, resolved.local, resolved.remote
+        self.shared = blobs_at(self.location)
         # use_cache=False: LLM answers from earlier runs are not read (they are sent and paid for again),
         # but one answer per request within this run still is.
         self.fresh_requests = False
         self.refreshed: set[str] = set()
 
     # ---- objects ---------------------------------------------------------------------------
-    def _object_path(self, digest: str) -> Path:
-        return self.root / "objects" / digest[:2] / f"{digest}.arrow"
+    @staticmethod
+    def _object_name(digest: str) -> str:
+        return f"objects/{digest[:2]}/{digest}.arrow"
 
     def put_table(self, table: pa.Table) -> str:
         """Write a table once; return its digest."""
         data = table_to_bytes(table)
         digest = digest_bytes(data)
-        path = self._object_path(digest)
-        # Content addressing makes a rewrite unnecessary unless the file on disk is damaged.
-        if not path.exists() or path.stat().st_size != len(data):
-            write_atomic(path, data)
+        name = self._object_name(digest)
+        # Content addressing makes a rewrite unnecessary unless the stored copy is damaged.
+        if self.shared.size(name) != len(data):
+            self.shared.write(name, data)
         return digest
 
     def put_rows(self, rows: list[dict[str, Any]]) -> tuple[str, int]:
@@ -181,7 +152,7 @@ class Store:
         return self.put_table(rows_to_table(rows)), len(rows)
 
     def has_object(self, digest: str) -> bool:
-        return self._object_path(digest).exists()
+        return self.shared.exists(self._object_name(digest))
 
     def verify_object(self, digest: str) -> bool:
         """True when the object exists and its bytes match its digest (a damaged one is removed)."""
@@ -195,16 +166,16 @@ class Store:
         """Read and verify an object.
 
         Raises:
-            CorruptObject: the bytes on disk do not hash to ``digest`` (the file is removed).
+            CorruptObject: the stored bytes do not hash to ``digest`` (the copy is removed).
         """
-        path = self._object_path(digest)
+        name = self._object_name(digest)
         try:
-            data = path.read_bytes()
+            data = self.shared.read(name)
         except FileNotFoundError:
-            raise CorruptObject(f"object {digest} is missing from the cache at {self.root}") from None
+            raise CorruptObject(f"object {digest} is missing from the cache at {self.location}") from None
         if digest_bytes(data) != digest:
             logger.warning(f"cache object {digest} is corrupted (truncated or modified); it will be recomputed")
-            path.unlink(missing_ok=True)
+            self.shared.remove(name)
             raise CorruptObject(f"object {digest} is corrupted")
         return pa.ipc.open_stream(data).read_all()
 
@@ -214,36 +185,35 @@ class Store:
             table = table.slice(start, (stop if stop is not None else table.num_rows) - start)
         return table_to_rows(table)
 
-    # ---- JSON records (batch index, LLM responses, journals) -------------------------------
-    def _record_path(self, kind: str, key: str) -> Path:
-        return self.root / kind / key[:2] / f"{key}.json"
+    # ---- JSON records (batch index, LLM responses, offline ledgers) ------------------------
+    @staticmethod
+    def _record_name(kind: str, key: str) -> str:
+        return f"{kind}/{key[:2]}/{key}.json"
 
     def put_record(self, kind: str, key: str, value: Any, sync: bool = True) -> None:
         """Write one JSON record atomically; ``sync=False`` for records a power cut may cost (the work
         is redone), never for paid LLM answers."""
-        write_atomic(self._record_path(kind, key), json.dumps(value, ensure_ascii=False).encode(), sync=sync)
+        self.shared.write(self._record_name(kind, key), json.dumps(value, ensure_ascii=False).encode(), sync=sync)
 
     def put_records(self, kind: str, values: dict[str, Any]) -> None:
-        """Write many records with one ``os.sync()`` instead of an fsync each (50,000 batch results)."""
-        for key, value in values.items():
-            write_atomic(self._record_path(kind, key), json.dumps(value, ensure_ascii=False).encode(), sync=False)
-        if values:
-            os.sync()
+        """Write many records durably at once (50,000 answers of an offline batch job)."""
+        self.shared.write_many({self._record_name(kind, key): json.dumps(value, ensure_ascii=False).encode()
+                                for key, value in values.items()})
 
     def get_record(self, kind: str, key: str) -> Any | None:
         """The record, or ``None`` when absent or unreadable (a damaged record is recomputed)."""
-        path = self._record_path(kind, key)
+        name = self._record_name(kind, key)
         try:
-            return json.loads(path.read_bytes())
+            return json.loads(self.shared.read(name))
         except FileNotFoundError:
             return None
         except (ValueError, UnicodeDecodeError):
             logger.warning(f"cache record {kind}/{key} is damaged; it will be recomputed")
-            path.unlink(missing_ok=True)
+            self.shared.remove(name)
             return None
 
     def pipeline_dir(self, name: str, signature: str) -> Path:
-        """``<root>/<name>/<signature>``.
+        """``<root>/<name>/<signature>``, on the driver's machine.
 
         Raises:
             CacheError: ``name`` is one of the shared folders, or is not a plain folder name.
@@ -254,3 +224,9 @@ class Store:
                 "no '/' or leading '.'): choose another name"
             )
         return self.root / name / signature
+
+    def run_location(self, name: str, signature: str) -> str:
+        """The run folder of a pipeline where every replica sees it (:mod:`synthgen.interrupts`):
+        in its folder for a local root, under ``<url>/<name>/<signature>/.run`` for object storage."""
+        pdir = self.pipeline_dir(name, signature)
+        return f"{self.remote}/{name}/{signature}/.run" if self.remote else str(pdir / ".run")

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
+import time
+from pathlib import Path
 
 from synthgen import Pipeline, StepResources
-from synthgen.testing.steps import AddColumn, GenerateNumbers, SumAll
+from synthgen.testing.steps import AddColumn, GenerateNumbers, SumAll, batches_run
+
+ROOT = Path(__file__).parents[2]
 
 
 def chain(cache_dir: str, count: int = 200, delay: float = 0.0, count_dir: str | None = None,
@@ -20,6 +27,23 @@ def chain(cache_dir: str, count: int = 200, delay: float = 0.0, count_dir: str |
         c = AddColumn(name="c", source="total", output="c", count_dir=count_dir)
         gen >> a >> b >> total >> c
     return p
+
+
+def kill_chain_midway(cache_dir: str, counts: Path, runner: str = "local", env: dict[str, str] | None = None) -> int:
+    """Run the 200-row chain (step ``a``: 14 batches of 15) in a driver process of its own and kill -9
+    it once ``a`` has done 4 batches; return how many ``a`` had done by then."""
+    script = ("import sys; from tests.runner.pipelines import chain; "
+              "chain(sys.argv[1], count=200, delay=0.1, count_dir=sys.argv[2]).run(runner=sys.argv[3])")
+    proc = subprocess.Popen([sys.executable, "-c", script, cache_dir, str(counts), runner], cwd=ROOT,
+                            env={**os.environ, **(env or {})})
+    deadline = time.monotonic() + 90
+    while batches_run(counts, "a") < 4 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = batches_run(counts, "a")
+    assert 4 <= done < 14, f"the driver was not killed mid-way: step a ran {done} of 14 batches"
+    return done
 
 
 if __name__ == "__main__":  # used by the kill -9 / Ctrl+C tests: run the chain and print row count

@@ -18,7 +18,7 @@ from synthgen.steps.loaders.dicts import LoadDataFromDicts  # noqa: E402
 from synthgen.tasks import TextGeneration  # noqa: E402
 from synthgen.testing.steps import FailOn, GenerateNumbers, batches_run  # noqa: E402
 
-from .pipelines import chain  # noqa: E402
+from .pipelines import chain, kill_chain_midway  # noqa: E402
 
 pytestmark = [pytest.mark.ray, pytest.mark.timeout(120)]
 
@@ -88,26 +88,10 @@ def test_llm_pipeline_against_test_server_gives_the_local_runners_output(tmp_pat
 
 
 def test_resume_after_driver_killed(tmp_path: Path) -> None:
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
     counts = tmp_path / "counts"
     counts.mkdir()
-    script = ("import sys; from tests.runner.pipelines import chain; "
-              "chain(sys.argv[1], count=200, delay=0.1, count_dir=sys.argv[2]).run(runner='ray')")
-    env = {**os.environ, "RAY_ADDRESS": ray.get_runtime_context().gcs_address}
-    root = Path(__file__).parents[2]
-    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path), str(counts)], cwd=root, env=env)
-    deadline = time.monotonic() + 60
-    while batches_run(counts, "a") < 4 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    done_before = batches_run(counts, "a")
-    assert 4 <= done_before < 14  # killed mid-way: 200 rows are 14 batches of 15
+    done_before = kill_chain_midway(str(tmp_path), counts, runner="ray",
+                                    env={"RAY_ADDRESS": ray.get_runtime_context().gcs_address})
     out = rows(chain(str(tmp_path), count_dir=str(counts)).run(runner="ray"))
     assert [r["n"] for r in out] == list(range(200))
     assert batches_run(counts, "a") - done_before <= 14 - 4 + 2  # finished batches came from the cache

@@ -130,7 +130,10 @@ class RequestEngine:
         return list(outcomes)  # type: ignore[arg-type]
 
     async def _one(self, request: Request, store: Store | None) -> Result:
-        cached = cached_result(store, request)
+        if store is not None and store.remote:  # a look in object storage is a request: off the loop
+            cached = await asyncio.to_thread(cached_result, store, request)
+        else:
+            cached = cached_result(store, request)
         if cached is not None:
             self.cache_hits += 1
             return cached

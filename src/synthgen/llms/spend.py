@@ -9,18 +9,17 @@ Outside a run (a direct ``generate()`` call) the count is the engine's own.
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import re
 import socket
 import time
-from pathlib import Path
 
 from synthgen import interrupts
-from synthgen.store import write_atomic
+from synthgen.blobs import Blobs
 
 SYNC_INTERVAL = 0.5
+REMOTE_SYNC_INTERVAL = 2.0  # in object storage a look is a write, a listing and a read per sibling
 
 
 class Spend:
@@ -45,7 +44,9 @@ class Spend:
     def add(self, tokens: int) -> int:
         """Count an answer's tokens; the new total."""
         self.own += tokens
-        if time.monotonic() - self._synced >= SYNC_INTERVAL:
+        folder = interrupts.run_dir()
+        interval = REMOTE_SYNC_INTERVAL if folder is not None and folder.remote else SYNC_INTERVAL
+        if time.monotonic() - self._synced >= interval:
             self.sync()
         return self.total
 
@@ -55,18 +56,15 @@ class Spend:
         self._synced = time.monotonic()
         if folder is None or self._scope is None:
             return
-        spend_dir = folder / "spend"
-        mine = spend_dir / f"{self._scope}.{self._replica}.json"
-        write_atomic(mine, json.dumps(self.own).encode(), sync=False)  # a lost count only lets a run go on
-        others = 0
-        for path in spend_dir.glob(f"{glob.escape(self._scope)}.*.json"):
-            if path != mine:
-                others += _read_count(path)
-        self._others = others
+        mine = f"{self._scope}@{self._replica}.json"  # no "@" in a scope: one step's files only
+        folder.write(f"spend/{mine}", json.dumps(self.own).encode(), sync=False)  # a lost count only lets a run go on
+        prefix = f"{self._scope}@"
+        self._others = sum(_read_count(folder, f"spend/{name}") for name in folder.names("spend")
+                           if name.startswith(prefix) and name.endswith(".json") and name != mine)
 
 
-def _read_count(path: Path) -> int:
+def _read_count(folder: Blobs, name: str) -> int:
     try:
-        return int(json.loads(path.read_bytes()))
+        return int(json.loads(folder.read(name)))
     except (OSError, ValueError, TypeError):
         return 0  # being replaced, or from a replica that died mid-write: the next look sees it

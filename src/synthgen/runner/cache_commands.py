@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from synthgen import plan
+from synthgen.cache_location import resolve_cache_root
 from synthgen.errors import CacheError
 from synthgen.runner.journal import run_lock
 from synthgen.steps.base import output_relevant
-from synthgen.store import SHARED_DIRS, Store, default_cache_dir, local_cache_root
+from synthgen.store import SHARED_DIRS, Store
 from synthgen.yaml_io import load_yaml
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def cache_root(cache_dir: str | Path | None) -> Path:
     Raises:
         CacheError: there is no cache there yet.
     """
-    root = local_cache_root(cache_dir) if cache_dir else default_cache_dir()
+    root = resolve_cache_root(cache_dir).local
     if not root.is_dir():
         raise CacheError(f"no cache at {root}: run a pipeline first, or pass --cache-dir / set SYNTHGEN_CACHE_DIR")
     return root
@@ -57,14 +58,18 @@ def _human(n: float) -> str:
 def ls(cache_dir: str | Path | None = None) -> str:
     """One line per cached pipeline run: name, signature, size, last run, finished or not."""
     root = cache_root(cache_dir)
+    remote = resolve_cache_root(cache_dir).remote
     lines = [f"{'pipeline':<28} {'signature':<14} {'size':>9}  {'last run':<17} state"]
     for pdir in _pipeline_dirs(root):
         state = _json(pdir / "batch_manager.json")
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(state.get("updated_at", pdir.stat().st_mtime)))
         lines.append(f"{pdir.parent.name:<28} {pdir.name[:12]:<14} {_human(_size(pdir)):>9}  {when:<17} "
                      f"{'finished' if state.get('finished') else 'unfinished'}")
-    shared = sum(_size(root / d) for d in _SHARED if (root / d).exists())
-    lines.append(f"shared objects and records: {_human(shared)} in {root}")
+    if remote:  # sizing a bucket means listing every object in it
+        lines.append(f"shared objects and records: in {remote} (not measured); pipeline folders in {root}")
+    else:
+        shared = sum(_size(root / d) for d in _SHARED if (root / d).exists())
+        lines.append(f"shared objects and records: {_human(shared)} in {root}")
     return "\n".join(lines)
 
 
@@ -101,7 +106,7 @@ def step_status(pipeline: Pipeline, cache_dir: str | Path | None = None) -> dict
     """What a run of ``pipeline`` would reuse, per step (``synthgen pipeline info``)."""
     from synthgen.runner.journal import Journal
 
-    root = local_cache_root(cache_dir) if cache_dir else default_cache_dir()
+    root = resolve_cache_root(cache_dir).local
     pdir = Store(root).pipeline_dir(pipeline.name, pipeline.signature)
     if not pdir.is_dir():
         return dict.fromkeys(pipeline.steps, "not run yet")
@@ -196,6 +201,13 @@ def gc(cache_dir: str | Path | None = None) -> str:
     Raises:
         CacheError: a pipeline is running on this cache.
     """
+    remote = resolve_cache_root(cache_dir).remote
+    if remote:
+        raise CacheError(
+            f"synthgen cache gc cannot clean the shared cache at {remote}: other drivers' pipelines refer "
+            "to objects there, and only this machine's are known here. Expire old objects with the bucket's "
+            "lifecycle rules instead (the objects/ and batches/ prefixes; keep requests/, the paid answers)"
+        )
     root = cache_root(cache_dir)
     with ExitStack() as locks:
         for pdir in _pipeline_dirs(root):
@@ -232,11 +244,18 @@ def _collect(root: Path, live: set[str]) -> str:
 def clear(name: str | None = None, cache_dir: str | Path | None = None) -> str:
     """Remove one pipeline's folders (``name``) or the whole cache (no name)."""
     root = cache_root(cache_dir)
+    remote = resolve_cache_root(cache_dir).remote
     if name is None:
+        if remote:
+            raise CacheError(f"synthgen cache clear will not delete the shared cache at {remote} (other "
+                             "drivers may use it): name a pipeline to forget its folder here, or delete the "
+                             "prefix with your storage tools")
         shutil.rmtree(root)
         return f"removed the whole cache at {root}"
     if not (root / name).is_dir() or name in _SHARED:
         names = sorted({p.parent.name for p in _pipeline_dirs(root)})
         raise CacheError(f"no cached pipeline named '{name}' in {root}. Cached: {', '.join(names) or 'none'}")
     shutil.rmtree(root / name)
+    if remote:
+        return f"removed pipeline '{name}' from {root}; its objects and answers stay in {remote}"
     return f"removed pipeline '{name}' from {root}; run `synthgen cache gc` to free objects only it used"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 from loguru import logger
@@ -49,6 +48,7 @@ class StepState:
     pending: dict[int, BatchDone] = field(default_factory=dict)
     inputs_of: dict[int, int] = field(default_factory=dict)  # seq -> input rows, for progress
     outputs: list[tuple[str, int]] = field(default_factory=list)
+    failed: set[int] = field(default_factory=set)  # batches that ended with a budget stop
     submitted_all: bool = False
     finished: bool = False
     hits: int = 0
@@ -57,6 +57,12 @@ class StepState:
     @property
     def in_flight(self) -> int:
         return self.next_seq - self.released
+
+    @property
+    def running(self) -> int:
+        """Batches still being processed: neither done (``pending`` waits behind a failed one, which is
+        never released) nor failed."""
+        return self.in_flight - len(self.failed) - len(self.pending)
 
 
 class Scheduler:
@@ -74,9 +80,10 @@ class Scheduler:
         self.active: set[str] = set()
         self.ready: deque[BatchDone] = deque()
         self.stopping = False
+        self.stop_error: BaseException | None = None  # what a stop that is not Ctrl+C (a budget) ends with
         self.on_tick: Any = None
         self.elapsed = 0.0
-        self.run_dir: Path | None = None  # shared with the replicas: interrupt() leaves its stop file there
+        self.run_dir: str | None = None  # shared with the replicas: interrupt() leaves its stop request there
         self.on_release: Any = None  # (step, digest, rows) for each batch released downstream
         self.prestart: set[str] | None = None  # steps started with their stage (None: all of them)
 
@@ -94,12 +101,12 @@ class Scheduler:
         for name in stage:
             if self.states[name].node.kind == "generator":
                 self._dispatch(BatchTask(name, 0, self.states[name].node.fingerprint, generate=True,
-                                         run_dir=str(self.run_dir or "")))
+                                         run_dir=self.run_dir or ""))
             else:
                 self._form_batches(name)
         while not all(self.states[n].finished for n in stage):
-            if self.stopping and not any(self.states[n].in_flight for n in stage if self.states[n].node.kind != "generator"):
-                raise PipelineInterrupted("interrupted")
+            if self.stopping and not any(self.states[n].running for n in stage if self.states[n].node.kind != "generator"):
+                raise self.stop_error or PipelineInterrupted("interrupted")
             self._drain_ready()
             for msg in self.executor.poll(0.1):
                 self._handle(msg)
@@ -128,12 +135,24 @@ class Scheduler:
         error = msg.error or RuntimeError(msg.traceback)
         if isinstance(error, OfflineBatchGenerationNotFinished):  # pending jobs, not a failure
             raise OfflineBatchGenerationNotFinished(error.jobs_ids, f"step '{msg.step}': {error}", msg.step)
-        if isinstance(error, BudgetExceeded):  # a clean, resumable stop: no traceback, its own type
-            raise BudgetExceeded(f"step '{msg.step}': {error}") from error
+        if isinstance(error, BudgetExceeded):
+            self._stop_for_budget(msg, error)
+            return
         logger.error(f"step '{msg.step}' failed on batch {msg.seq}:\n{msg.traceback}")
         if isinstance(error, StepError):  # the step already named itself and the problem
             raise error
         raise StepError(msg.step, f"{type(error).__name__}: {error}") from error
+
+    def _stop_for_budget(self, msg: BatchFailed, error: BudgetExceeded) -> None:
+        """A clean, resumable stop, like Ctrl+C: the batches in flight finish — their answers were paid for
+        and are cached as they land, where killing their replicas would lose them — then the run ends
+        with BudgetExceeded (no traceback). The other replicas stop sending as they see the spending."""
+        self.states[msg.step].failed.add(msg.seq)
+        if self.stop_error is None:
+            self.stop_error = BudgetExceeded(f"step '{msg.step}': {error}")
+            self.stop_error.__cause__ = error
+            logger.warning(f"step '{msg.step}': token budget reached; letting the batches in flight finish")
+            self.interrupt()
 
     def _drain_ready(self) -> None:
         while self.ready:
@@ -213,7 +232,7 @@ class Scheduler:
         key = plan.batch_key(st.node.fingerprint, inputs)
         st.inputs_of[st.next_seq] = sum(stop - start for _, start, stop in inputs[0]) if inputs else 0
         self._dispatch(BatchTask(st.node.name, st.next_seq, key, inputs, fresh=st.node.name in self.forced,
-                                 run_dir=str(self.run_dir or "")))
+                                 run_dir=self.run_dir or ""))
         st.next_seq += 1
 
     def _dispatch(self, task: BatchTask) -> None:
@@ -240,7 +259,7 @@ class Scheduler:
         """First Ctrl+C: form no new batches; in-flight ones finish and are written."""
         self.stopping = True
         if self.run_dir is not None:
-            interrupts.request_stop(str(self.run_dir))
+            interrupts.request_stop(self.run_dir)
 
     def summary(self) -> dict[str, dict[str, Any]]:
         """Per step: batches, rows, cache hits and misses, its kind, and a hash of its output objects

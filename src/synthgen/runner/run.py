@@ -6,6 +6,7 @@ import importlib
 import json
 import threading
 import time
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,10 +59,10 @@ def make_executor(runner: str, store: Store, log_level: str, options: dict[str, 
     if runner == "local":
         from synthgen.runner.local import LocalExecutor
 
-        return LocalExecutor(str(store.root), log_level)
+        return LocalExecutor(store.location, log_level)
     from synthgen.runner.ray_executor import RayExecutor
 
-    return RayExecutor(str(store.root), log_level, **options)
+    return RayExecutor(store.location, log_level, **options)
 
 
 def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_cache: bool = True,
@@ -79,7 +80,7 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
     pdir = store.pipeline_dir(pipeline.name, pipeline.signature)
     forced = forced_steps(graph, use_cache)
     dump = pipeline.dump()
-    with run_lock(pdir, pipeline.name):
+    with run_lock(pdir, pipeline.name), _lease(store, pipeline):
         journal = Journal(pdir, source_states(graph), {n: node.fingerprint for n, node in graph.nodes.items()})
         if not forced and journal.finished_with(dump["aggregated_steps_signature"]):
             logger.info(f"pipeline '{pipeline.name}' loaded from cache ({pdir}): nothing to compute")
@@ -92,8 +93,9 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
         executor = make_executor(runner, store, log_level, runner_options)
         if runner != "local" and any(node.gpus for node in graph.nodes.values()):
             plan.check_gpus(graph, stages, executor.cluster_gpus())  # type: ignore[attr-defined]
+        run_dir = interrupts.new_run_dir(store.run_location(pipeline.name, pipeline.signature))
         scheduler = _execute(graph, stages, store, journal, dump, forced, gpu_plan, executor,
-                             checkpoint_strategy, checkpoint_path)
+                             checkpoint_strategy, checkpoint_path, run_dir)
         try:
             for leaf in graph.leaves():
                 write_leaf_data(store, journal.data_dir, leaf, scheduler.states[leaf].outputs)
@@ -114,14 +116,14 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
 
 def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: Journal, dump: dict[str, Any],
              forced: set[str], gpu_plan: dict[str, list[list[str]]], executor: Executor,
-             strategy: CheckpointStrategy | None, checkpoint_path: str | None) -> Scheduler:
+             strategy: CheckpointStrategy | None, checkpoint_path: str | None, run_dir: str) -> Scheduler:
     progress = Progress(list(graph.nodes))
     scheduler = Scheduler(graph, store, executor, forced, gpu_plan, progress)
     # Steps an earlier run got through start on their first cache miss (maybe never); the others
     # start with their stage, all at once.
     scheduler.prestart = {n for n in graph.nodes if n in forced or not journal.has_progress(n)}
     scheduler.on_release = journal.log_output
-    scheduler.run_dir = interrupts.new_run_dir(journal.pdir)
+    scheduler.run_dir = run_dir
     if strategy and checkpoint_path:
         scheduler.on_tick = lambda: _checkpoint(scheduler, graph, store, strategy, checkpoint_path, dump)
     started = time.monotonic()
@@ -152,6 +154,16 @@ def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: 
         progress.close()
     scheduler.elapsed = time.monotonic() - started
     return scheduler
+
+
+def _lease(store: Store, pipeline: Pipeline) -> AbstractContextManager[None]:
+    """On an object-storage cache, one driver at a time per pipeline (a local run lock covers one machine)."""
+    if store.remote is None:
+        return nullcontext()
+    from synthgen.blobs import RemoteBlobs
+    from synthgen.runner.lease import driver_lease
+
+    return driver_lease(RemoteBlobs(f"{store.remote}/{pipeline.name}/{pipeline.signature}"), pipeline.name)
 
 
 def source_states(graph: plan.Graph) -> dict[str, Any]:

@@ -1,0 +1,199 @@
+"""Named byte blobs in a folder: a local folder, or a prefix of object storage through fsspec.
+
+The store, the run folder and the driver lease only need: write a blob whole or not at all, read one,
+its size, list a folder, remove. Locally a write is tmp + fsync + rename (:func:`write_atomic`); in
+object storage a PUT already is atomic and durable when it returns, so a blob is written directly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+
+from synthgen.cache_location import OBJECT_STORES
+from synthgen.errors import CacheError
+
+_MADE_DIRS: set[str] = set()  # folders this process created or saw: no mkdir per write
+_TMP_IDS = itertools.count()
+
+
+def write_atomic(path: Path, data: bytes, sync: bool = True) -> None:
+    """Write ``data`` to ``path`` so that a reader sees the whole file or nothing (tmp, fsync, rename).
+
+    ``sync=False`` skips the per-file fsync for bulk writes that end with one ``os.sync()``. This runs
+    once per LLM answer, so it keeps to plain syscalls: the temporary name is unique to this process
+    and thread (no random retries) and each folder is created once.
+    """
+    folder = str(path.parent)
+    if folder not in _MADE_DIRS:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _MADE_DIRS.add(folder)
+    tmp = f"{folder}/.{path.name}.{os.getpid()}.{threading.get_ident()}.{next(_TMP_IDS)}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileNotFoundError:  # the folder was removed meanwhile (cache clear): make it again
+        _MADE_DIRS.discard(folder)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        if sync:
+            os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        os.replace(tmp, path)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Blobs(Protocol):
+    """A folder of blobs; ``name`` is a ``/``-separated path inside it."""
+
+    remote: bool
+    location: str
+
+    def write(self, name: str, data: bytes, sync: bool = True) -> None: ...
+    def write_many(self, blobs: dict[str, bytes]) -> None: ...
+    def read(self, name: str) -> bytes: ...  # FileNotFoundError when absent
+    def size(self, name: str) -> int | None: ...
+    def exists(self, name: str) -> bool: ...
+    def remove(self, name: str) -> None: ...
+    def names(self, folder: str = "") -> list[str]: ...
+    def clear(self) -> None: ...
+
+
+class LocalBlobs:
+    """Blobs as files under ``root``."""
+
+    remote = False
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.location = str(root)
+
+    def _path(self, name: str) -> str:
+        return f"{self.location}/{name}"
+
+    def write(self, name: str, data: bytes, sync: bool = True) -> None:
+        write_atomic(Path(self._path(name)), data, sync=sync)
+
+    def write_many(self, blobs: dict[str, bytes]) -> None:
+        """Many files with one ``os.sync()`` instead of an fsync each (50,000 batch results)."""
+        for name, data in blobs.items():
+            write_atomic(Path(self._path(name)), data, sync=False)
+        if blobs:
+            os.sync()
+
+    def read(self, name: str) -> bytes:
+        with open(self._path(name), "rb") as fh:
+            return fh.read()
+
+    def size(self, name: str) -> int | None:
+        try:
+            return os.stat(self._path(name)).st_size
+        except FileNotFoundError:
+            return None
+
+    def exists(self, name: str) -> bool:
+        return os.path.exists(self._path(name))
+
+    def remove(self, name: str) -> None:
+        Path(self._path(name)).unlink(missing_ok=True)
+
+    def names(self, folder: str = "") -> list[str]:
+        try:
+            return os.listdir(self._path(folder) if folder else self.location)
+        except FileNotFoundError:
+            return []
+
+    def clear(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+
+class RemoteBlobs:
+    """Blobs as objects under an object-storage URL (credentials and endpoints as fsspec reads them:
+    the backend's own environment variables, or ``FSSPEC_S3_ENDPOINT_URL``-style settings)."""
+
+    remote = True
+
+    def __init__(self, url: str) -> None:
+        self.location = url.rstrip("/")
+        self._fs, self._base = _filesystem(self.location)
+        # s3fs reads a whole object by asking its size first (a HEAD, and a LIST when it is missing) to
+        # split large ones; our blobs are small, and a request-cache miss must stay one GET.
+        self._read_kwargs = {"max_concurrency": 1} if self.location.startswith(("s3://", "s3a://")) else {}
+
+    def __reduce__(self) -> tuple[Any, ...]:  # a process rebuilds its own client
+        return (RemoteBlobs, (self.location,))
+
+    def _path(self, name: str) -> str:
+        return f"{self._base}/{name}" if name else self._base
+
+    def write(self, name: str, data: bytes, sync: bool = True) -> None:
+        self._fs.pipe_file(self._path(name), data)
+
+    def write_many(self, blobs: dict[str, bytes]) -> None:
+        if blobs:  # concurrently, in one call
+            self._fs.pipe({self._path(n): d for n, d in blobs.items()})
+
+    def read(self, name: str) -> bytes:
+        return bytes(self._fs.cat_file(self._path(name), **self._read_kwargs))
+
+    def size(self, name: str) -> int | None:
+        path = self._path(name)
+        self._fs.invalidate_cache(path)  # another process may have written it since this one listed
+        try:
+            return int(self._fs.info(path)["size"])
+        except FileNotFoundError:
+            return None
+
+    def exists(self, name: str) -> bool:
+        return self.size(name) is not None
+
+    def remove(self, name: str) -> None:
+        try:
+            self._fs.rm_file(self._path(name))
+        except FileNotFoundError:
+            pass
+
+    def names(self, folder: str = "") -> list[str]:
+        path = self._path(folder)
+        self._fs.invalidate_cache(path)
+        try:
+            return [str(p).rstrip("/").rsplit("/", 1)[-1] for p in self._fs.ls(path, detail=False)]
+        except FileNotFoundError:
+            return []
+
+    def clear(self) -> None:
+        self._fs.invalidate_cache(self._base)
+        try:
+            self._fs.rm(self._base, recursive=True)
+        except FileNotFoundError:
+            pass
+
+
+def _filesystem(url: str) -> tuple[Any, str]:
+    import fsspec
+
+    protocol = url.partition("://")[0]
+    try:
+        return fsspec.core.url_to_fs(url)  # type: ignore[no-any-return]
+    except ImportError as exc:
+        raise CacheError(f"the cache at '{url}' needs {OBJECT_STORES.get(protocol, 'an fsspec backend')}: "
+                         f"{exc}") from None
+
+
+def blobs_at(location: str) -> Blobs:
+    """The blobs of a local folder, or of an object-storage URL (as :class:`~synthgen.cache_location.CacheRoot`
+    resolves them: a local location is never a URL)."""
+    return RemoteBlobs(location) if "://" in location else LocalBlobs(Path(location))
