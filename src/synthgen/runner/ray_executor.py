@@ -3,7 +3,7 @@
 Same scheduling loop, same messages, same store as the local executor; only where a replica runs differs.
 Actors read their inputs from and write their outputs to the store at ``store_root`` (passed as a string),
 so on a multi-node cluster the cache root must be a filesystem every node mounts at the same path (NFS,
-a shared volume). Ray is imported lazily: ``import synthgen`` never imports it.
+a shared volume) or object storage (``s3://...``, see :mod:`synthgen.cache_location`). Ray is imported lazily: ``import synthgen`` never imports it.
 """
 
 from __future__ import annotations
