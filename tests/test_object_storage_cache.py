@@ -169,6 +169,8 @@ def test_paid_answers_are_records_in_the_bucket(s3: S3TestServer, bucket_cache: 
 
 
 def test_cache_commands_keep_to_this_drivers_folders_and_never_delete_the_shared_cache(bucket_cache: str) -> None:
+    with pytest.raises(CacheError, match=r"no pipeline has run on s3://.* from this machine.*SYNTHGEN_STATE_DIR"):
+        cache_commands.ls(bucket_cache)
     chain(bucket_cache, count=20).run()
     listing = cache_commands.ls(bucket_cache)
     assert "chain" in listing and "finished" in listing and f"in {bucket_cache} (not measured)" in listing

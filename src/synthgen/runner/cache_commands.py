@@ -32,8 +32,13 @@ def cache_root(cache_dir: str | Path | None) -> Path:
     Raises:
         CacheError: there is no cache there yet.
     """
-    root = resolve_cache_root(cache_dir).local
+    resolved = resolve_cache_root(cache_dir)
+    root = resolved.local
     if not root.is_dir():
+        if resolved.remote:
+            raise CacheError(f"no pipeline has run on {resolved.remote} from this machine (its folders would be in "
+                             f"{root}): run one here first, or point SYNTHGEN_STATE_DIR at the state folder of the "
+                             "driver that ran it")
         raise CacheError(f"no cache at {root}: run a pipeline first, or pass --cache-dir / set SYNTHGEN_CACHE_DIR")
     return root
 
