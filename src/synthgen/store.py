@@ -225,8 +225,13 @@ class Store:
             )
         return self.root / name / signature
 
+    def shared_pipeline_location(self, name: str, signature: str) -> str | None:
+        """``<url>/<name>/<signature>`` in object storage (the run folder, the driver lease); ``None`` for
+        a local root, where the pipeline folder itself is shared."""
+        self.pipeline_dir(name, signature)  # the same checks of the name
+        return f"{self.remote}/{name}/{signature}" if self.remote else None
+
     def run_location(self, name: str, signature: str) -> str:
-        """The run folder of a pipeline where every replica sees it (:mod:`synthgen.interrupts`):
-        in its folder for a local root, under ``<url>/<name>/<signature>/.run`` for object storage."""
-        pdir = self.pipeline_dir(name, signature)
-        return f"{self.remote}/{name}/{signature}/.run" if self.remote else str(pdir / ".run")
+        """The run folder of a pipeline where every replica sees it (:mod:`synthgen.interrupts`)."""
+        shared = self.shared_pipeline_location(name, signature)
+        return f"{shared}/.run" if shared else str(self.pipeline_dir(name, signature) / ".run")

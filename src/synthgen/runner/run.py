@@ -158,12 +158,13 @@ def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: 
 
 def _lease(store: Store, pipeline: Pipeline) -> AbstractContextManager[None]:
     """On an object-storage cache, one driver at a time per pipeline (a local run lock covers one machine)."""
-    if store.remote is None:
+    shared = store.shared_pipeline_location(pipeline.name, pipeline.signature)
+    if shared is None:
         return nullcontext()
     from synthgen.blobs import RemoteBlobs
     from synthgen.runner.lease import driver_lease
 
-    return driver_lease(RemoteBlobs(f"{store.remote}/{pipeline.name}/{pipeline.signature}"), pipeline.name)
+    return driver_lease(RemoteBlobs(shared), pipeline.name)
 
 
 def source_states(graph: plan.Graph) -> dict[str, Any]:
