@@ -40,6 +40,19 @@ def _tokens(distiset: Any) -> dict[str, list[int]]:
     return totals
 
 
+def _failures(failures: dict[str, dict[str, Any]]) -> list[str]:
+    """The failed rows per step: they are in the data, with ``None`` outputs and ``error_<step>``."""
+    if not failures:
+        return []
+    lines = ["", "## Failed rows", "",
+             "These rows are in the data with `None` outputs; `synthgen_metadata.error_<step>` holds each error.", "",
+             "| step | failed rows | of rows | first error |", "|---|---|---|---|"]
+    for step, f in failures.items():
+        first = (f["examples"][0]["error"] if f["examples"] else "").replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| {step} | {f['count']:,} | {f['rows']:,} | {first[:200]} |")
+    return lines
+
+
 def render_card(distiset: Any, for_hub: bool = False) -> str:
     """The card's Markdown; ``for_hub`` adds the ``configs:`` metadata the Hub reads the subsets from."""
     spec = (distiset.pipeline_yaml or {}).get("pipeline", {})
@@ -61,6 +74,7 @@ def render_card(distiset: Any, for_hub: bool = False) -> str:
         cols = ", ".join(prov.get("columns", []))
         lines.append(f"| {name} | {s.get('type')} | {models.get(name, '')} | {prov.get('fingerprint', '')[:12]} | {cols} |")
     lines += ["", "Connections: " + ", ".join(f"{c['from']} → {c['to']}" for c in spec.get("connections", []))]
+    lines += _failures(getattr(distiset, "failures", None) or {})
     tokens = _tokens(distiset)
     if tokens:
         lines += ["", "## Tokens", "", "| step | input tokens | output tokens |", "|---|---|---|"]

@@ -27,6 +27,8 @@ class Distiset(dict):  # type: ignore[type-arg]
     """
 
     pipeline_yaml: dict[str, Any] | None = None
+    failures: dict[str, dict[str, Any]] = {}  # noqa: RUF012 - replaced per instance by the run
+    """Per step with failed rows: ``count``, ``rows`` and ``examples`` (``{"row": i, "error": ...}``)."""
 
     def save_to_disk(self, path: str | Path, storage_options: dict[str, Any] | None = None) -> None:
         """Save every leaf dataset, ``pipeline.yaml`` and the dataset card to a folder or fsspec URL."""

@@ -68,6 +68,16 @@ class BudgetExceeded(SynthgenError):
     """A spending guard was reached; the run stopped cleanly and can be resumed."""
 
 
+class RowsFailed(SynthgenError):
+    """More than ``max_failed_fraction`` of a step's rows failed. The run finished and its dataset is
+    written: ``distiset`` holds it (failed rows included, with their errors) and ``failures`` says which."""
+
+    def __init__(self, message: str, distiset: object = None, failures: dict[str, dict[str, object]] | None = None) -> None:
+        super().__init__(message)
+        self.distiset = distiset
+        self.failures = failures or {}
+
+
 class OfflineBatchGenerationNotFinished(SynthgenError):
     """Offline batch jobs were submitted or are still running; rerun the same command to collect them."""
 

@@ -121,6 +121,8 @@ class Pipeline:
         checkpoint_path: str | None = None,
         runner: str = "local",
         runner_options: dict[str, Any] | None = None,
+        retry_failed: bool = True,
+        max_failed_fraction: float = 0.5,
     ) -> Distiset:
         """Run the pipeline and return its :class:`Distiset`.
 
@@ -135,10 +137,19 @@ class Pipeline:
             runner: ``local`` (multiprocessing) or ``ray``.
             runner_options: the runner's settings; Ray: ``address`` (a cluster to join; ``RAY_ADDRESS``
                 wins) and ``num_cpus`` (of a local instance).
+            retry_failed: compute again the batches that an earlier run finished with failed rows (a
+                failed LLM call, an unparseable answer); their rows' successful answers come from the
+                cache. ``False`` keeps the failed rows as they are.
+            max_failed_fraction: raise :class:`RowsFailed` when more than this fraction of any step's
+                rows failed (``0`` for strict runs); below it, the failures are in ``distiset.failures``.
+
+        Returns:
+            The Distiset; ``distiset.failures`` lists the failed rows per step (empty when none failed).
 
         Raises:
             PlanError: the pipeline cannot run as defined (found before any step runs).
             StepError: a step raised; what was written is kept in the cache.
+            RowsFailed: too many rows of a step failed; the exception carries the Distiset.
         """
         from synthgen.runner.run import run_pipeline
 
@@ -151,7 +162,7 @@ class Pipeline:
         return run_pipeline(
             self, load_groups=load_groups, use_cache=use_cache, runner=runner,
             checkpoint_strategy=checkpoint_strategy, checkpoint_path=checkpoint_path,
-            runner_options=runner_options,
+            runner_options=runner_options, retry_failed=retry_failed, max_failed_fraction=max_failed_fraction,
         )
 
     def _add_input_dataset(self, dataset: Any) -> None:

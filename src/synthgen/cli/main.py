@@ -2,7 +2,8 @@
 
 ``synthgen run [overrides]`` is the Hydra app (same as ``python -m synthgen``); the other commands
 take plain arguments. A user error prints one line on stderr, never a traceback (``SYNTHGEN_DEBUG=1``
-shows it), and exits non-zero: 1 for errors, 2 for usage, 3 when offline batch jobs are pending.
+shows it), and exits non-zero: 1 for errors, 2 for usage, 3 when offline batch jobs are pending, 4 when
+the run finished with failed rows (the dataset is written).
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ def _add_pipeline_parser(sub: argparse._SubParsersAction) -> None:
     run, draw = actions.choices["run"], actions.choices["draw"]
     run.add_argument("--output-dir", default=None, help="where pipeline.yaml and the Distiset go")
     run.add_argument("--no-cache", action="store_true", help="recompute every step (LLM requests are billed again)")
+    run.add_argument("--no-retry-failed", action="store_true",
+                     help="keep rows that failed in an earlier run as they are instead of retrying them")
+    run.add_argument("--max-failed-fraction", type=float, default=0.5, metavar="F",
+                     help="an error above this fraction of failed rows in a step (0: any); default 0.5")
     run.add_argument("--runner", choices=("local", "ray"), default="local", help="where step replicas run")
     run.add_argument("--ray-address", default=None, help="a Ray cluster to join (default: $RAY_ADDRESS, or a local one)")
     draw.add_argument("--output", default=None, help="FILE (.md/.mmd: Mermaid; .png/.svg: needs graphviz)")

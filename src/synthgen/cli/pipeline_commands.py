@@ -65,9 +65,10 @@ def run(args: argparse.Namespace) -> int:
     pipeline, body = build(args)
     out_dir = Path(args.output_dir or Path("outputs") / time.strftime("%Y-%m-%d/%H-%M-%S"))
     report = execute(pipeline, out_dir=out_dir, use_cache=not args.no_cache, load_groups=body.get("load_groups"),
-                     runner=args.runner, runner_options={"address": args.ray_address} if args.ray_address else None)
+                     runner=args.runner, runner_options={"address": args.ray_address} if args.ray_address else None,
+                     retry_failed=not args.no_retry_failed, max_failed_fraction=args.max_failed_fraction)
     print(report.render())
-    return 0
+    return report.exit_code
 
 
 def info(args: argparse.Namespace) -> int:

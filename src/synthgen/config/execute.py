@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from synthgen.config.failures import EXIT_ROWS_FAILED
+from synthgen.errors import RowsFailed
 from synthgen.pipeline import Pipeline
 
 
@@ -26,6 +28,12 @@ class RunReport:
     rows: dict[str, int] = field(default_factory=dict)
     ratings: dict[str, int] = field(default_factory=dict)
     tokens: dict[str, int] = field(default_factory=dict)
+    failures: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every row of every step succeeded, 4 when some failed (the dataset is written)."""
+        return EXIT_ROWS_FAILED if self.failures else 0
 
     def render(self) -> str:
         """Human-readable lines: path, rows per leaf, rating distribution, tokens, time."""
@@ -36,6 +44,11 @@ class RunReport:
             lines.append(f"  ratings: {dist}")
         if self.tokens:
             lines.append("  tokens: " + ", ".join(f"{k} {v}" for k, v in self.tokens.items()))
+        for step, failed in self.failures.items():
+            first = failed["examples"][0]["error"] if failed["examples"] else ""
+            lines.append(f"  FAILED: {failed['count']} of {failed['rows']} rows in step '{step}' (first: {first})")
+        if self.failures:
+            lines.append("  rerun the same command to retry only the failed rows; `synthgen cache explain` lists them")
         lines.append(f"  time: {self.seconds:.1f}s")
         return "\n".join(lines)
 
@@ -56,6 +69,8 @@ def execute(
     load_groups: Any = None,
     runner: str = "local",
     runner_options: dict[str, Any] | None = None,
+    retry_failed: bool = True,
+    max_failed_fraction: float = 0.5,
 ) -> RunReport:
     """Record, run and save ``pipeline``.
 
@@ -67,20 +82,29 @@ def execute(
         load_groups: passed to ``Pipeline.run``.
         runner: ``local`` or ``ray``.
         runner_options: the runner's settings (Ray: ``address``).
+        retry_failed / max_failed_fraction: passed to ``Pipeline.run``.
 
     Returns:
-        The report to print.
+        The report to print (``exit_code`` 4 when rows failed).
 
     Raises:
-        SynthgenError: anything the run raises (plan errors come before any LLM call).
+        SynthgenError: anything the run raises (plan errors come before any LLM call); ``RowsFailed``
+            after its Distiset is saved.
     """
     record_pipeline(pipeline, out_dir)
     start = time.monotonic()
-    distiset = pipeline.run(use_cache=use_cache, load_groups=load_groups, runner=runner,
-                            runner_options=runner_options)
     target = save_dir or out_dir / "distiset"
+    try:
+        distiset = pipeline.run(use_cache=use_cache, load_groups=load_groups, runner=runner,
+                                runner_options=runner_options, retry_failed=retry_failed,
+                                max_failed_fraction=max_failed_fraction)
+    except RowsFailed as exc:  # the run finished: its dataset is written all the same
+        exc.distiset.save_to_disk(str(target))  # type: ignore[attr-defined]
+        raise
     distiset.save_to_disk(str(target))
-    return summarise(distiset, target, time.monotonic() - start)
+    report = summarise(distiset, target, time.monotonic() - start)
+    report.failures = dict(getattr(distiset, "failures", {}) or {})
+    return report
 
 
 def summarise(distiset: Mapping[str, Any], path: Path, seconds: float) -> RunReport:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import sys
 
-from synthgen.errors import OfflineBatchGenerationNotFinished, SynthgenError
+from synthgen.errors import OfflineBatchGenerationNotFinished, RowsFailed, SynthgenError
 
 DEBUG_ENV = "SYNTHGEN_DEBUG"
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_PENDING = 3
+EXIT_ROWS_FAILED = 4  # finished, with failed rows: the dataset is written
 EXIT_INTERRUPTED = 130
 
 
@@ -21,9 +22,12 @@ def debug_enabled() -> bool:
 
 
 def exit_code(exc: BaseException) -> int:
-    """3 for pending offline batch jobs (rerun to collect), 130 for Ctrl+C, 1 for other errors."""
+    """3 for pending offline batch jobs (rerun to collect), 4 for too many failed rows (the dataset is
+    written), 130 for Ctrl+C, 1 for other errors."""
     if isinstance(exc, OfflineBatchGenerationNotFinished):
         return EXIT_PENDING
+    if isinstance(exc, RowsFailed):
+        return EXIT_ROWS_FAILED
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_INTERRUPTED
     return EXIT_ERROR

@@ -95,8 +95,12 @@ def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_config(cfg: DictConfig, out_dir: Path) -> None:
-    """Build and run the composed pipeline; print where the dataset went and a summary."""
+def run_config(cfg: DictConfig, out_dir: Path) -> int:
+    """Build and run the composed pipeline; print where the dataset went and a summary.
+
+    Returns:
+        The exit code: 0, or 4 when rows failed (the dataset is written all the same).
+    """
     from synthgen.config.build import build_pipeline
     from synthgen.config.execute import execute
 
@@ -106,19 +110,23 @@ def run_config(cfg: DictConfig, out_dir: Path) -> None:
         pipeline, out_dir=out_dir, save_dir=Path(cfg.save_dir) if cfg.save_dir else None,
         use_cache=cfg.use_cache, load_groups=spec.get("load_groups"), runner=cfg.runner.type,
         runner_options={k: v for k, v in cfg.runner.items() if k != "type"},
+        retry_failed=cfg.retry_failed, max_failed_fraction=cfg.max_failed_fraction,
     )
     print(report.render(), flush=True)
+    return report.exit_code
 
 
 def _task(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
     try:
-        run_config(cfg, Path(HydraConfig.get().runtime.output_dir))
+        code = run_config(cfg, Path(HydraConfig.get().runtime.output_dir))
     except (Exception, KeyboardInterrupt) as exc:
         if not failures.handled(exc):
             raise
         raise SystemExit(failures.report(exc)) from None
+    if code:
+        raise SystemExit(code)
 
 
 def hydra_main(argv: Sequence[str], prog: str = "synthgen") -> None:

@@ -40,6 +40,7 @@ class LLMConf:
     max_retries: Optional[int] = None
     max_tokens_budget: Optional[int] = None
     circuit_breaker_threshold: Optional[int] = None
+    rate_limit_patience: Optional[float] = None
     tensor_parallel_size: Optional[int] = None
     dtype: Optional[str] = None
     chat_template: Optional[str] = None
@@ -94,6 +95,8 @@ class Config:
     runner: RunnerConf = field(default_factory=RunnerConf)
     cache_dir: Optional[str] = None
     use_cache: bool = True
+    retry_failed: bool = True
+    max_failed_fraction: float = 0.5
     num_rows: Optional[int] = None
     save_dir: Optional[str] = None
 

@@ -40,7 +40,11 @@ class APILLM(LLM):
         max_retries: retries of a failing request before its row records the error.
         timeout: seconds per request.
         max_tokens_budget: stop the run once this many tokens (input+output) were used.
-        circuit_breaker_threshold: consecutive failed requests that stop the step.
+        circuit_breaker_threshold: requests failing in a row (each twice, or once for a final error such
+            as 401) with no success between them that stop the step once one request succeeded; before
+            the first success, 5 of them do (a dead server stops a run of any size at once).
+        rate_limit_patience: seconds of nothing but 429s (no success at all) that stop the step; short
+            of that, 429s only lower the concurrency and never use up a request's retries.
         use_offline_batch_generation: send the step's requests as provider batch jobs (about half price,
             minutes to 24 h): the first run submits them and ends as pending, a later run collects them.
         offline_batch_generation_block_until_done: poll the jobs at this interval (seconds) until they
@@ -66,6 +70,7 @@ class APILLM(LLM):
     timeout: RuntimeParameter[float] = Field(default=120.0, gt=0)
     max_tokens_budget: RuntimeParameter[int | None] = Field(default=None, ge=1)
     circuit_breaker_threshold: int = Field(default=10, ge=1)
+    rate_limit_patience: RuntimeParameter[float] = Field(default=120.0, gt=0)
     use_offline_batch_generation: bool = False
     offline_batch_generation_block_until_done: RuntimeParameter[float | None] = Field(default=None, gt=0)
     resubmit_failed: bool = False
@@ -159,6 +164,7 @@ class APILLM(LLM):
             max_concurrency=self.max_concurrency, requests_per_minute=self.requests_per_minute,
             tokens_per_minute=self.tokens_per_minute, max_retries=self.max_retries,
             max_tokens_budget=self.max_tokens_budget, circuit_breaker_threshold=self.circuit_breaker_threshold,
+            rate_limit_patience=self.rate_limit_patience,
         )
 
     # ---- generation ------------------------------------------------------------------------

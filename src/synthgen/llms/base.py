@@ -41,7 +41,7 @@ __all__ = ["LLM", "ChatType", "GenerateOutput", "LLMInput", "ENGINE_FIELDS"]
 # Fields that decide how requests are sent, never what comes back: not part of a task's fingerprint.
 ENGINE_FIELDS = frozenset(
     {"max_concurrency", "requests_per_minute", "tokens_per_minute", "max_retries", "timeout",
-     "max_tokens_budget", "circuit_breaker_threshold", "n_threads", "verbose", "api_key",
+     "max_tokens_budget", "circuit_breaker_threshold", "rate_limit_patience", "n_threads", "verbose", "api_key",
      # Online or offline, the same requests give the same answers (and share the request cache).
      "use_offline_batch_generation", "offline_batch_generation_block_until_done", "offline_batch_max_requests",
      "offline_batch_max_bytes", "jobs_ids"}

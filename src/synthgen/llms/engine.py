@@ -12,15 +12,19 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from loguru import logger
 
-from synthgen.errors import BudgetExceeded, LLMError, SynthgenError
+from synthgen import interrupts
+from synthgen.errors import BudgetExceeded, LLMError, PipelineInterrupted, SynthgenError
+from synthgen.llms.breaker import CircuitBreaker
 from synthgen.llms.limits import AdaptiveLimit, TokenBucket
 from synthgen.llms.requests import Request, Result, cached_result, estimate_tokens, store_result
+from synthgen.llms.rescue import rescue_answer
 from synthgen.llms.spend import Spend
 from synthgen.store import Store
 
@@ -43,6 +47,7 @@ class EngineSettings:
     max_retries: int = 6
     max_tokens_budget: int | None = None
     circuit_breaker_threshold: int = 10
+    rate_limit_patience: float = 120.0
     backoff_base: float = 0.5
     backoff_max: float = 30.0
 
@@ -72,7 +77,7 @@ class RequestEngine:
         self._thread: threading.Thread | None = None
         self._fatal: SynthgenError | None = None
         self._inflight: dict[str, asyncio.Future[Result]] = {}
-        self._consecutive_failures = 0
+        self.breaker = CircuitBreaker(name, settings.circuit_breaker_threshold, settings.rate_limit_patience)
         self.spend = spend or Spend()
         self.sent = 0
         self.cache_hits = 0
@@ -145,7 +150,10 @@ class RequestEngine:
             result = await self._send_with_retries(request)
             # The answer is fsynced before it counts as received, on a thread: the loop keeps every
             # other request moving meanwhile.
-            await asyncio.to_thread(store_result, store, request, result)
+            try:
+                await asyncio.to_thread(store_result, store, request, result)
+            except OSError as exc:  # disk full: the answer was paid for, keep it where the next run finds it
+                await asyncio.to_thread(rescue_answer, request.key, result.record(), exc)
             future.set_result(result)
             return result
         except BaseException as exc:
@@ -161,13 +169,19 @@ class RequestEngine:
         return self.spend.own
 
     async def _send_with_retries(self, request: Request) -> Result:
+        """Send until answered, out of retries, or stopped.
+
+        429s do not use up retries (they lower the concurrency until the server stops refusing); the
+        breaker and a stopping run end the wait instead.
+        """
         failure = Failure("no attempt made", retryable=False)
-        for attempt in range(self.settings.max_retries + 1):
-            self._check_budget()
-            self._check_fatal()
+        attempts = 0  # failed attempts, 429s not counted
+        while True:
+            self._check_can_send()
             reserved = await self._throttle(request)
             async with self.limit:
-                self._check_fatal()
+                self._check_can_send()  # a Ctrl+C may have come while this request waited for a slot
+                epoch = self.limit.epoch
                 try:
                     self.sent += 1
                     result = await self._send(request)
@@ -181,13 +195,18 @@ class RequestEngine:
                     self._on_success(result)
                     return result
             if failure.rate_limited:
-                self.limit.on_rate_limited()
-            if not failure.retryable or attempt == self.settings.max_retries:
-                break
+                self.limit.on_rate_limited(epoch)
+                self._open(self.breaker.on_rate_limited(failure.message))
+            else:
+                attempts += 1
+                final = not failure.retryable or attempts > self.settings.max_retries
+                self._open(self.breaker.on_failure(attempts, final, failure.message))
+                if final:
+                    break
             self.retries += 1
-            await asyncio.sleep(self._delay(attempt, failure))
-        self._on_final_failure(failure)
-        return Result(None, error=f"{failure.message} (after {attempt + 1} attempt(s))")
+            await _sleep_unless_stopping(self._delay(self.retries_of(attempts, failure), failure))
+        logger.warning(f"{self.name}: request failed: {failure.message}")
+        return Result(None, error=f"{failure.message} (after {attempts} attempt(s))")
 
     async def _throttle(self, request: Request) -> float:
         """Wait for the rate budgets; the tokens reserved for the request (settled on its answer)."""
@@ -197,6 +216,11 @@ class RequestEngine:
             return await self._tpm.acquire(estimate_tokens(request))
         return 0.0
 
+    @staticmethod
+    def retries_of(attempts: int, failure: Failure) -> int:
+        """The backoff exponent: failed attempts so far, at least 1 for a 429 without ``Retry-After``."""
+        return max(attempts - 1, 1 if failure.rate_limited else 0)
+
     def _delay(self, attempt: int, failure: Failure) -> float:
         if failure.retry_after is not None:
             return failure.retry_after + random.uniform(0, 0.1 * max(failure.retry_after, 0.1))
@@ -205,7 +229,7 @@ class RequestEngine:
 
     # ---- health and budget -------------------------------------------------------------------
     def _on_success(self, result: Result) -> None:
-        self._consecutive_failures = 0
+        self.breaker.on_success()
         self.limit.on_success()
         self.spend.add(result.input_tokens + result.output_tokens)
         self._check_budget()
@@ -220,20 +244,28 @@ class RequestEngine:
                 "again: a new run goes on from there, with a budget of its own"
             )
 
-    def _on_final_failure(self, failure: Failure) -> None:
-        self._consecutive_failures += 1
-        logger.warning(f"{self.name}: request failed: {failure.message}")
-        threshold = self.settings.circuit_breaker_threshold
-        if self._consecutive_failures >= threshold and self._fatal is None:
-            self._fatal = LLMError(
-                f"{self.name}: stopped after {self._consecutive_failures} consecutive failed requests with "
-                f"no success (circuit breaker). Last error: {failure.message}. Check the API key, base_url "
-                "and that the server is up; finished answers are cached"
-            )
+    def _open(self, message: str | None) -> None:
+        if message is not None and self._fatal is None:
+            self._fatal = LLMError(message)
+
+    def _check_can_send(self) -> None:
+        """No new attempt once the budget is spent, the breaker is open or the run is stopping."""
+        self._check_budget()
+        self._check_fatal()
+        if interrupts.requested():  # the first Ctrl+C: requests in flight finish, no new one starts
+            raise PipelineInterrupted(f"{self.name}: the run is stopping; this request was not sent")
 
     def _check_fatal(self) -> None:
         if self._fatal is not None:
             raise self._fatal
+
+
+async def _sleep_unless_stopping(seconds: float) -> None:
+    """Back off, but hear a Ctrl+C within a fifth of a second: a run stops without waiting out a 30 s
+    backoff (the next attempt then sees the stop and is not sent)."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0 and not interrupts.requested():
+        await asyncio.sleep(min(left, 0.2))
 
 
 async def _wrap(coro_fn: Callable[[], Awaitable[Any]]) -> Any:

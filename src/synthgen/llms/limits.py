@@ -12,9 +12,11 @@ import time
 class AdaptiveLimit:
     """At most ``limit`` requests in flight; the limit drops on rate limiting and climbs back on success.
 
-    Decreases are multiplicative and at most one per second (a burst of 429s is one signal, not fifty);
-    increases are small and additive, so a server that recovers gets its full concurrency back within
-    a few hundred successful requests.
+    Decreases are multiplicative and at most one per round of requests (a burst of 429s is one signal,
+    not fifty): each request notes the ``epoch`` it was sent in, and only a 429 of a request sent since
+    the last decrease lowers the limit again. So the limit falls to a server's cap within a few round
+    trips, however short they are. Increases are small and additive, so a server that recovers gets its
+    full concurrency back within a few hundred successful requests.
     """
 
     def __init__(self, maximum: int, decrease: float = 0.75, step: float = 0.25) -> None:
@@ -24,7 +26,7 @@ class AdaptiveLimit:
         self.peak = 0
         self._decrease = decrease
         self._step = step
-        self._last_decrease = 0.0
+        self.epoch = 0
         self._cond = asyncio.Condition()
 
     async def __aenter__(self) -> None:
@@ -43,11 +45,12 @@ class AdaptiveLimit:
     def on_success(self) -> None:
         self.limit = min(float(self.maximum), self.limit + self._step)
 
-    def on_rate_limited(self) -> None:
-        now = time.monotonic()
-        if now - self._last_decrease >= 1.0:
-            self._last_decrease = now
-            self.limit = max(1.0, self.limit * self._decrease)
+    def on_rate_limited(self, epoch: int | None = None) -> None:
+        """A request sent in ``epoch`` (default: the current one) was rate limited."""
+        if epoch is not None and epoch != self.epoch:
+            return  # sent before the last decrease: that decrease already answered it
+        self.epoch += 1
+        self.limit = max(1.0, self.limit * self._decrease)
 
 
 class TokenBucket:

@@ -155,7 +155,20 @@ def explain(target: str, cache_dir: str | Path | None = None) -> str:
         if prev is None or prev.get("outputs") != step.get("outputs"):
             changed.add(name)
         lines.append(f"  {name}: {_verdict(name, step, prev, last, changed)}")
+        lines += _failed_rows(step)
     return "\n".join(lines)
+
+
+def _failed_rows(step: dict[str, Any]) -> list[str]:
+    """The step's failed rows of the last run (a rerun retries them), with their errors."""
+    if not step.get("failed"):
+        return []
+    shown = step.get("failures", [])
+    lines = [f"    {step['failed']} failed row(s), retried by the next run (unless retry_failed=false):"]
+    lines += [f"      row {row}: {error}" for row, error in shown]
+    if step["failed"] > len(shown):
+        lines.append(f"      ... and {step['failed'] - len(shown)} more (synthgen_metadata.error_<step> in the dataset)")
+    return lines
 
 
 def _verdict(name: str, step: dict[str, Any], prev: dict[str, Any] | None, run: dict[str, Any],

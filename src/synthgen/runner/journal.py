@@ -82,6 +82,10 @@ class Journal:
         return bool(state.get("finished")) and state.get("aggregated_steps_signature") == aggregated_signature \
             and state.get("sources", {}) == self.sources and self.data_dir.exists()
 
+    def failed_rows(self) -> int:
+        """Rows that failed in the last run, over all steps (a finished run with failures is retried)."""
+        return sum(int(step.get("failed", 0)) for step in self.read().get("steps", {}).values())
+
     def mark_unfinished(self) -> None:
         """A run is starting: until it ends, this folder's data/ is not the finished dataset of the
         pipeline.yaml it is about to get (a kill -9 now must not leave a stale ``finished``)."""

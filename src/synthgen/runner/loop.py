@@ -16,10 +16,19 @@ from typing import Any, Protocol
 from loguru import logger
 
 from synthgen import interrupts, plan
-from synthgen.errors import BudgetExceeded, OfflineBatchGenerationNotFinished, PipelineInterrupted, StepError
+from synthgen.errors import (
+    BudgetExceeded,
+    CacheError,
+    OfflineBatchGenerationNotFinished,
+    PipelineInterrupted,
+    StepError,
+    SynthgenError,
+)
 from synthgen.runner.progress import Progress
 from synthgen.runner.tasks import BatchDone, BatchFailed, BatchTask, ReplicaEvent, Segment
 from synthgen.store import Store
+
+FAILURE_EXAMPLES = 20  # failed rows listed per step in the journal (all of them are counted)
 
 
 class Executor(Protocol):
@@ -48,11 +57,14 @@ class StepState:
     pending: dict[int, BatchDone] = field(default_factory=dict)
     inputs_of: dict[int, int] = field(default_factory=dict)  # seq -> input rows, for progress
     outputs: list[tuple[str, int]] = field(default_factory=list)
-    failed: set[int] = field(default_factory=set)  # batches that ended with a budget stop
+    stopped: set[int] = field(default_factory=set)  # batches that ended with a stop (Ctrl+C, budget)
     submitted_all: bool = False
     finished: bool = False
-    hits: int = 0
-    misses: int = 0
+    hits: int = 0  # released batches answered from the batch index
+    misses: int = 0  # released batches computed in this run
+    rows_cached: int = 0
+    rows_computed: int = 0
+    failures: list[tuple[int, str]] = field(default_factory=list)  # (row of the step's output, error)
 
     @property
     def in_flight(self) -> int:
@@ -60,17 +72,40 @@ class StepState:
 
     @property
     def running(self) -> int:
-        """Batches still being processed: neither done (``pending`` waits behind a failed one, which is
-        never released) nor failed."""
-        return self.in_flight - len(self.failed) - len(self.pending)
+        """Batches still being processed: neither done (``pending`` waits behind a stopped one, which is
+        never released) nor stopped."""
+        return self.in_flight - len(self.stopped) - len(self.pending)
+
+    def release(self, done: BatchDone) -> None:
+        """Count a batch released downstream: its rows, where they came from, which of them failed."""
+        offset = self.rows_cached + self.rows_computed
+        self.outputs.append((done.digest, done.rows))
+        self.failures.extend((offset + row, error) for row, error in done.failed)
+        if done.cached:
+            self.hits, self.rows_cached = self.hits + 1, self.rows_cached + done.rows
+        else:
+            self.misses, self.rows_computed = self.misses + 1, self.rows_computed + done.rows
+
+    def report(self) -> dict[str, Any]:
+        """What the summary, the journal and ``synthgen cache explain`` say of this step."""
+        return {"batches": self.released, "rows": self.rows_cached + self.rows_computed,
+                "cache_hits": self.hits, "computed": self.misses, "rows_from_cache": self.rows_cached,
+                "rows_computed": self.rows_computed, "failed": len(self.failures),
+                "failures": [list(f) for f in self.failures[:FAILURE_EXAMPLES]], "kind": self.node.kind,
+                "outputs": plan.stable_hash(self.outputs)}
 
 
 class Scheduler:
-    """Runs load stages one after another over an executor and the store."""
+    """Runs load stages one after another over an executor and the store.
+
+    ``retry_failed``: a batch the index records as finished with failed rows is computed again (its
+    rows' successful answers come from the request cache); ``False`` keeps it as it is.
+    """
 
     def __init__(self, graph: plan.Graph, store: Store, executor: Executor, forced: set[str],
-                 gpu_plan: dict[str, list[list[str]]], progress: Progress) -> None:
+                 gpu_plan: dict[str, list[list[str]]], progress: Progress, retry_failed: bool = True) -> None:
         self.graph, self.store, self.executor = graph, store, executor
+        self.retry_failed = retry_failed
         self.forced, self.gpu_plan, self.progress = forced, gpu_plan, progress
         self.states = {n: StepState(node, graph.predecessors(n), graph.successors(n))
                        for n, node in graph.nodes.items()}
@@ -138,16 +173,24 @@ class Scheduler:
         if isinstance(error, BudgetExceeded):
             self._stop_for_budget(msg, error)
             return
-        logger.error(f"step '{msg.step}' failed on batch {msg.seq}:\n{msg.traceback}")
+        if isinstance(error, PipelineInterrupted) and self.stopping:  # its unsent requests wait for the rerun
+            self.states[msg.step].stopped.add(msg.seq)
+            return
+        if isinstance(error, SynthgenError):  # one line says it; the traceback is for SYNTHGEN_DEBUG
+            logger.debug(f"step '{msg.step}' failed on batch {msg.seq}:\n{msg.traceback}")
+        else:
+            logger.error(f"step '{msg.step}' failed on batch {msg.seq}:\n{msg.traceback}")
         if isinstance(error, StepError):  # the step already named itself and the problem
             raise error
+        if isinstance(error, CacheError):
+            raise CacheError(f"step '{msg.step}': {error}") from error
         raise StepError(msg.step, f"{type(error).__name__}: {error}") from error
 
     def _stop_for_budget(self, msg: BatchFailed, error: BudgetExceeded) -> None:
         """A clean, resumable stop, like Ctrl+C: the batches in flight finish — their answers were paid for
         and are cached as they land, where killing their replicas would lose them — then the run ends
         with BudgetExceeded (no traceback). The other replicas stop sending as they see the spending."""
-        self.states[msg.step].failed.add(msg.seq)
+        self.states[msg.step].stopped.add(msg.seq)
         if self.stop_error is None:
             self.stop_error = BudgetExceeded(f"step '{msg.step}': {error}")
             self.stop_error.__cause__ = error
@@ -166,7 +209,7 @@ class Scheduler:
         while st.released in st.pending:
             out = st.pending.pop(st.released)
             st.released += 1
-            st.outputs.append((out.digest, out.rows))
+            st.release(out)
             if self.on_release is not None:
                 self.on_release(done.step, out.digest, out.rows)
             self.progress.advance(done.step, st.inputs_of.pop(out.seq, out.rows))
@@ -238,9 +281,7 @@ class Scheduler:
     def _dispatch(self, task: BatchTask) -> None:
         st = self.states[task.step]
         if not task.generate and self._cached(task):
-            st.hits += 1
             return
-        st.misses += 1
         if not self.executor.running(task.step):
             self.executor.start(st.node.step, self.gpu_plan.get(task.step))
         self.executor.submit(task)
@@ -250,9 +291,13 @@ class Scheduler:
         if task.step in self.forced or not self.graph.nodes[task.step].step.use_cache:
             return False
         record = self.store.get_record("batches", task.key)
-        if record is None or not self.store.verify_object(record["digest"]):
+        if record is None or (record.get("failed") and self.retry_failed):
+            return False  # never computed, or finished with failed rows that this run retries
+        if not self.store.verify_object(record["digest"]):
             return False
-        self.ready.append(BatchDone(task.step, task.seq, record["digest"], record["rows"], key=task.key))
+        failed = tuple((int(row), str(error)) for row, error in record.get("failed", ()))
+        self.ready.append(BatchDone(task.step, task.seq, record["digest"], record["rows"], key=task.key,
+                                    failed=failed, cached=True))
         return True
 
     def interrupt(self) -> None:
@@ -262,11 +307,10 @@ class Scheduler:
             interrupts.request_stop(self.run_dir)
 
     def summary(self) -> dict[str, dict[str, Any]]:
-        """Per step: batches, rows, cache hits and misses, its kind, and a hash of its output objects
-        (``synthgen cache explain`` tells from it whether a step's rows changed between runs)."""
-        return {n: {"batches": st.released, "rows": sum(r for _, r in st.outputs), "cache_hits": st.hits,
-                    "computed": st.misses, "kind": st.node.kind, "outputs": plan.stable_hash(st.outputs)}
-                for n, st in self.states.items()}
+        """Per step: batches, rows (from cache, computed, failed, with examples of errors), its kind, and
+        a hash of its output objects (``synthgen cache explain`` tells from it whether a step's rows
+        changed between runs)."""
+        return {n: st.report() for n, st in self.states.items()}
 
 
 def wait_seconds(start: float) -> float:

@@ -14,14 +14,24 @@ from loguru import logger
 
 from synthgen import interrupts, plan
 from synthgen.errors import ConfigError, OfflineBatchGenerationNotFinished, PipelineInterrupted, SynthgenError
+from synthgen.llms.rescue import import_rescued
 from synthgen.logging import setup_logging
 from synthgen.runner.checkpoint import CheckpointStrategy, export_checkpoint
+from synthgen.runner.failures import (
+    Failures,
+    check_fraction,
+    failures_line,
+    raise_if_too_many,
+    step_failures,
+    summary_lines,
+)
 from synthgen.runner.gpus import assign_gpus
 from synthgen.runner.journal import Journal, run_lock, write_leaf_data
 from synthgen.runner.loop import Executor, Scheduler
 from synthgen.runner.progress import Progress
 from synthgen.runner.signals import graceful_sigint
 from synthgen.store import Store
+from synthgen.write_errors import cache_writes
 
 if TYPE_CHECKING:
     from synthgen.distiset import Distiset
@@ -67,8 +77,10 @@ def make_executor(runner: str, store: Store, log_level: str, options: dict[str, 
 
 def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_cache: bool = True,
                  runner: str = "local", checkpoint_strategy: CheckpointStrategy | None = None,
-                 checkpoint_path: str | None = None, runner_options: dict[str, Any] | None = None) -> Distiset:
+                 checkpoint_path: str | None = None, runner_options: dict[str, Any] | None = None,
+                 retry_failed: bool = True, max_failed_fraction: float = 0.5) -> Distiset:
     """Run ``pipeline`` (see :meth:`Pipeline.run`)."""
+    check_fraction(max_failed_fraction)
     log_level = setup_logging()
     _warm_import("synthgen.distiset")  # `datasets` takes ~0.5 s to import: do it while the steps run
     graph = pipeline.graph()
@@ -82,10 +94,12 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
     dump = pipeline.dump()
     with run_lock(pdir, pipeline.name), _lease(store, pipeline):
         journal = Journal(pdir, source_states(graph), {n: node.fingerprint for n, node in graph.nodes.items()})
-        if not forced and journal.finished_with(dump["aggregated_steps_signature"]):
+        finished = not forced and journal.finished_with(dump["aggregated_steps_signature"])
+        if finished and not (retry_failed and journal.failed_rows()):
             logger.info(f"pipeline '{pipeline.name}' loaded from cache ({pdir}): nothing to compute")
-            return _distiset(pdir)
+            return _finish(_distiset(pdir), step_failures(journal.read().get("steps", {})), max_failed_fraction)
         preflight_llms(graph)
+        import_rescued(store)
         journal.mark_unfinished()
         journal.write_pipeline_yaml(dump)
         warn_fresh_llm_steps(graph, forced)
@@ -95,15 +109,18 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
             plan.check_gpus(graph, stages, executor.cluster_gpus())  # type: ignore[attr-defined]
         run_dir = interrupts.new_run_dir(store.run_location(pipeline.name, pipeline.signature))
         scheduler = _execute(graph, stages, store, journal, dump, forced, gpu_plan, executor,
-                             checkpoint_strategy, checkpoint_path, run_dir)
+                             checkpoint_strategy, checkpoint_path, run_dir, retry_failed)
         try:
-            for leaf in graph.leaves():
-                write_leaf_data(store, journal.data_dir, leaf, scheduler.states[leaf].outputs)
+            with cache_writes(journal.pdir, "the dataset's Parquet files"):
+                for leaf in graph.leaves():
+                    write_leaf_data(store, journal.data_dir, leaf, scheduler.states[leaf].outputs)
         finally:
             executor.shutdown()  # the last stage's replicas unload and exit while the data is written
-        _save(journal, dump, stages, scheduler, finished=True)
-        journal.clear_offline_jobs()
-        journal.record_run(dump, {n: node.fingerprint for n, node in graph.nodes.items()}, scheduler.summary(), forced)
+        with cache_writes(journal.pdir, "the run's journal"):
+            _save(journal, dump, stages, scheduler, finished=True)
+            journal.clear_offline_jobs()
+            journal.record_run(dump, {n: node.fingerprint for n, node in graph.nodes.items()}, scheduler.summary(),
+                               forced)
     distiset = _distiset(pdir)
     _log_summary(scheduler)
     if checkpoint_path:
@@ -111,14 +128,24 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
                           sum(len(d["train"]) for d in distiset.values()),
                           checkpoint_strategy.extra_params if checkpoint_strategy else {})
     _fire("synthgen_after_pipeline_run", pipeline=pipeline, distiset=distiset)
+    return _finish(distiset, step_failures(scheduler.summary()), max_failed_fraction)
+
+
+def _finish(distiset: Distiset, failures: Failures, max_failed_fraction: float) -> Distiset:
+    """Attach the failed rows to the Distiset; raise when a step has too many of them."""
+    distiset.failures = failures
+    if failures:
+        logger.warning(failures_line(failures))
+    raise_if_too_many(failures, max_failed_fraction, distiset)
     return distiset
 
 
 def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: Journal, dump: dict[str, Any],
              forced: set[str], gpu_plan: dict[str, list[list[str]]], executor: Executor,
-             strategy: CheckpointStrategy | None, checkpoint_path: str | None, run_dir: str) -> Scheduler:
+             strategy: CheckpointStrategy | None, checkpoint_path: str | None, run_dir: str,
+             retry_failed: bool = True) -> Scheduler:
     progress = Progress(list(graph.nodes))
-    scheduler = Scheduler(graph, store, executor, forced, gpu_plan, progress)
+    scheduler = Scheduler(graph, store, executor, forced, gpu_plan, progress, retry_failed)
     # Steps an earlier run got through start on their first cache miss (maybe never); the others
     # start with their stage, all at once.
     scheduler.prestart = {n for n in graph.nodes if n in forced or not journal.has_progress(n)}
@@ -134,19 +161,19 @@ def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: 
                 scheduler.run_stage(stage, join=i < len(stages) - 1)
     except PipelineInterrupted:
         executor.shutdown()  # in-flight batches are written: let every replica unload, then end
-        _save(journal, dump, stages, scheduler, finished=False)
+        _save_after_error(journal, dump, stages, scheduler)
         raise PipelineInterrupted(
             f"pipeline '{dump['pipeline']['name']}' stopped by Ctrl+C; every finished batch is in the cache "
             f"at {journal.pdir}. Run the same pipeline again to resume where it stopped"
         ) from None
     except OfflineBatchGenerationNotFinished as exc:
         executor.shutdown(force=True)
-        _save(journal, dump, stages, scheduler, finished=False)
+        _save_after_error(journal, dump, stages, scheduler)
         _record_pending_jobs(graph, journal, exc)
         raise
     except BaseException as exc:
         executor.shutdown(force=True)
-        _save(journal, dump, stages, scheduler, finished=False)
+        _save_after_error(journal, dump, stages, scheduler)
         if isinstance(exc, SynthgenError) and getattr(exc, "step_name", None):
             _fire("synthgen_on_step_error", step=graph.nodes[exc.step_name].step, error=exc)  # type: ignore[attr-defined]
         raise
@@ -216,6 +243,15 @@ def _save(journal: Journal, dump: dict[str, Any], stages: list[list[str]], sched
     journal.save(dump, stages, scheduler.summary(), outputs, finished)
 
 
+def _save_after_error(journal: Journal, dump: dict[str, Any], stages: list[list[str]], scheduler: Scheduler) -> None:
+    """Save what an ended run did, unless the disk that ended it cannot take that either: the store
+    alone is enough to resume, and the first error is the one to report."""
+    try:
+        _save(journal, dump, stages, scheduler, finished=False)
+    except OSError as exc:
+        logger.warning(f"the run's journal could not be saved ({exc.strerror}); the cache is enough to resume")
+
+
 def _checkpoint(scheduler: Scheduler, graph: plan.Graph, store: Store, strategy: CheckpointStrategy,
                 path: str, dump: dict[str, Any]) -> None:
     leaves = graph.leaves()
@@ -238,9 +274,8 @@ def _distiset(pdir: Path) -> Distiset:
 
 
 def _log_summary(scheduler: Scheduler) -> None:
-    for name, s in scheduler.summary().items():
-        logger.info(f"{name}: {s['rows']:,} rows in {s['batches']} batches "
-                    f"({s['cache_hits']} from cache, {s['computed']} computed)")
+    for line in summary_lines(scheduler.summary()):
+        logger.info(line)
 
 
 def _warm_import(module: str) -> None:

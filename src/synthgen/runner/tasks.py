@@ -29,6 +29,8 @@ class BatchDone:
     rows: int
     last: bool = True
     key: str = ""
+    failed: tuple[tuple[int, str], ...] = ()  # (row in this batch's output, error): finished with failures
+    cached: bool = False  # answered from the batch index, not computed in this run
 
 
 @dataclass(frozen=True)

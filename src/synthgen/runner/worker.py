@@ -13,9 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from synthgen import interrupts
+from synthgen.runner.rows import RowFailure, check_rows, failed_rows
 from synthgen.runner.tasks import BatchDone, BatchFailed, BatchTask, ReplicaEvent
 from synthgen.steps.base import GeneratorStep, _Step
 from synthgen.store import Store, set_active_store
+from synthgen.write_errors import cache_writes
 
 Emit = Callable[[Any], None]
 
@@ -40,6 +42,14 @@ def apply_output_mappings(step: _Step, rows: list[dict[str, Any]]) -> None:
                 row[theirs] = row.pop(ours)
 
 
+def batch_record(digest: str, rows: int, failures: list[RowFailure]) -> dict[str, Any]:
+    """The batch index entry: the output object, and the rows that failed (a rerun computes it again)."""
+    record: dict[str, Any] = {"digest": digest, "rows": rows}
+    if failures:
+        record["failed"] = [list(f) for f in failures]
+    return record
+
+
 class Replica:
     """One replica of one step, independent of where it runs (a spawned process or a Ray actor)."""
 
@@ -58,13 +68,16 @@ class Replica:
         out: list[dict[str, Any]] = []
         for produced in self.step.process(*inputs):  # type: ignore[attr-defined]
             out.extend(produced)
+        check_rows(str(self.step.name), out)
+        failures = failed_rows(self.step, out)
         apply_output_mappings(self.step, out)
-        digest, n = self.store.put_rows(out)
-        # The index entry needs no fsync: the object it points to has one, and an entry lost to a power
-        # cut only means this batch is computed again. (kill -9 loses nothing either way.)
-        self.store.put_record("batches", task.key, {"digest": digest, "rows": n}, sync=False)
+        with cache_writes(self.store.location, "the batch's rows", out):
+            digest, n = self.store.put_rows(out)
+            # The index entry needs no fsync: the object it points to has one, and an entry lost to a
+            # power cut only means this batch is computed again. (kill -9 loses nothing either way.)
+            self.store.put_record("batches", task.key, batch_record(digest, n, failures), sync=False)
         _fire("synthgen_after_batch_written", step=self.step, batch={"seq": task.seq, "digest": digest, "rows": n})
-        return BatchDone(task.step, task.seq, digest, n, key=task.key)
+        return BatchDone(task.step, task.seq, digest, n, key=task.key, failed=tuple(failures))
 
     def run_generator(self, task: BatchTask, emit: Emit) -> None:
         for done in self.iter_generator(task):
@@ -78,7 +91,9 @@ class Replica:
         for rows, last in self.step.process(offset=0):
             rows = list(rows)
             apply_output_mappings(self.step, rows)
-            digest, n = self.store.put_rows(rows)
+            check_rows(str(self.step.name), rows)
+            with cache_writes(self.store.location, "the batch's rows", rows):
+                digest, n = self.store.put_rows(rows)
             _fire("synthgen_after_batch_written", step=self.step, batch={"seq": seq, "digest": digest, "rows": n})
             yield BatchDone(task.step, seq, digest, n, last=last)
             seq += 1

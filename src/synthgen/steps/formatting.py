@@ -87,8 +87,9 @@ class FormatTextGenerationDPO(Step):
                 "generation_models": False, "ratings": True}
 
     @property
-    def outputs(self) -> list[str]:
-        return ["prompt", "prompt_id", *_PAIR_COLUMNS, *_MODEL_COLUMNS]
+    def outputs(self) -> dict[str, bool]:
+        # The model columns come only with ``generation_models``: declared, but not required of every row.
+        return {**dict.fromkeys(["prompt", "prompt_id", *_PAIR_COLUMNS], True), **dict.fromkeys(_MODEL_COLUMNS, False)}
 
     def columns_after(self, incoming: set[str] | None) -> set[str] | None:
         if incoming is None:

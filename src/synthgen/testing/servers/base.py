@@ -65,18 +65,25 @@ class TestServerBase:
         hang: how long a "timeout" request hangs before the server gives up on it.
         reply_fn: ``body -> text``: what the model answers (default: an echo of the last message).
         seed: seed of the fault dice.
+        max_in_flight: answer 429 (``Retry-After: retry_after``) to requests past this many at once, as a
+            server that caps concurrency does.
+        fail_fn: ``body -> status or None``: a status to answer a request with every time (a prompt the
+            server always refuses); set it to ``None`` later to make the server healthy again.
     """
 
     __test__ = False  # not a pytest test class
 
     def __init__(self, latency: float = 0.0, rate_429: float = 0.0, rate_500: float = 0.0,
                  rate_timeout: float = 0.0, retry_after: float = 0.1, hang: float = 30.0,
-                 reply_fn: ReplyFn | None = None, seed: int = 0) -> None:
+                 reply_fn: ReplyFn | None = None, seed: int = 0, max_in_flight: int | None = None,
+                 fail_fn: Callable[[dict[str, Any]], int | None] | None = None) -> None:
         self.latency = latency
         self.rate_429, self.rate_500, self.rate_timeout = rate_429, rate_500, rate_timeout
         self.retry_after = retry_after
         self.hang = hang
         self.reply_fn = reply_fn
+        self.max_in_flight = max_in_flight
+        self.fail_fn = fail_fn
         self.counters = Counters()
         self.routes: dict[tuple[str, str], Handler] = {}
         self._queued: list[Fault] = []
@@ -137,7 +144,12 @@ class TestServerBase:
         self._queued.append(Fault(status, retry_after, timeout, path, after))
         self._queued.extend(Fault(status, retry_after, timeout, path) for _ in range(count - 1))
 
-    def _next_fault(self, path: str) -> Fault | None:
+    def _next_fault(self, path: str, body: dict[str, Any]) -> Fault | None:
+        if self.max_in_flight is not None and self.counters.in_flight > self.max_in_flight:
+            return Fault(429, self.retry_after)
+        status = self.fail_fn(body) if self.fail_fn is not None else None
+        if status is not None:
+            return Fault(status)
         for i, fault in enumerate(self._queued):
             if fault.path is None or path.startswith(fault.path):
                 if fault.after:
@@ -184,7 +196,7 @@ class TestServerBase:
 
     async def _answer(self, handler: Handler, request: web.Request, body: dict[str, Any],
                       raw: bytes) -> web.StreamResponse:
-        fault = self._next_fault(request.path) if request.method == "POST" else None
+        fault = self._next_fault(request.path, body) if request.method == "POST" else None
         if fault is not None and fault.timeout:
             self.counters.faults["timeout"] += 1
             await asyncio.sleep(self.hang)
