@@ -26,6 +26,7 @@ from synthgen.store import Store
 
 RESCUE_ENV = "SYNTHGEN_RESCUE_DIR"
 _REQUESTS = "requests"
+_warned = False
 
 
 def rescue_dir() -> Path:
@@ -48,8 +49,11 @@ def rescue_answer(key: str, record: dict[str, Any], error: OSError) -> bool:
         logger.error(f"an LLM answer could not be written to the cache ({error.strerror}) nor kept in {folder} "
                      f"({exc}): a resumed run pays for it again")
         return False
-    logger.warning(f"an LLM answer could not be written to the cache ({error.strerror}); kept in {folder}, "
-                   "where the next run takes it back into the cache, unpaid")
+    global _warned
+    if not _warned:  # once per process: a full disk fails every answer after this one too
+        _warned = True
+        logger.warning(f"LLM answers cannot be written to the cache ({error.strerror}); they are kept in {folder}, "
+                       "where the next run takes them back into the cache, unpaid")
     return True
 
 

@@ -57,7 +57,10 @@ class Spend:
         if folder is None or self._scope is None:
             return
         mine = f"{self._scope}@{self._replica}.json"  # no "@" in a scope: one step's files only
-        folder.write(f"spend/{mine}", json.dumps(self.own).encode(), sync=False)  # a lost count only lets a run go on
+        try:  # a lost count only lets a run go on; an answer in hand must not be lost to it (disk full)
+            folder.write(f"spend/{mine}", json.dumps(self.own).encode(), sync=False)
+        except OSError:
+            pass
         prefix = f"{self._scope}@"
         self._others = sum(_read_count(folder, f"spend/{name}") for name in folder.names("spend")
                            if name.startswith(prefix) and name.endswith(".json") and name != mine)

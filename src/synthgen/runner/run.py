@@ -31,7 +31,7 @@ from synthgen.runner.loop import Executor, Scheduler
 from synthgen.runner.progress import Progress
 from synthgen.runner.signals import graceful_sigint
 from synthgen.store import Store
-from synthgen.write_errors import cache_writes
+from synthgen.write_errors import cache_writes, write_error
 
 if TYPE_CHECKING:
     from synthgen.distiset import Distiset
@@ -99,9 +99,10 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
             logger.info(f"pipeline '{pipeline.name}' loaded from cache ({pdir}): nothing to compute")
             return _finish(_distiset(pdir), step_failures(journal.read().get("steps", {})), max_failed_fraction)
         preflight_llms(graph)
-        import_rescued(store)
-        journal.mark_unfinished()
-        journal.write_pipeline_yaml(dump)
+        with cache_writes(pdir, "the pipeline's files"):
+            import_rescued(store)
+            journal.mark_unfinished()
+            journal.write_pipeline_yaml(dump)
         warn_fresh_llm_steps(graph, forced)
         _fire("synthgen_before_pipeline_run", pipeline=pipeline)
         executor = make_executor(runner, store, log_level, runner_options)
@@ -174,6 +175,8 @@ def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: 
     except BaseException as exc:
         executor.shutdown(force=True)
         _save_after_error(journal, dump, stages, scheduler)
+        if isinstance(exc, OSError):  # the journal's log of released batches (the driver's own writes)
+            raise write_error(exc, journal.pdir, "the run's journal") from exc
         if isinstance(exc, SynthgenError) and getattr(exc, "step_name", None):
             _fire("synthgen_on_step_error", step=graph.nodes[exc.step_name].step, error=exc)  # type: ignore[attr-defined]
         raise
