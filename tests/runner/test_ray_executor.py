@@ -16,6 +16,7 @@ from synthgen.llms import OpenAILLM  # noqa: E402
 from synthgen.ray import RayPipeline  # noqa: E402
 from synthgen.steps.loaders.dicts import LoadDataFromDicts  # noqa: E402
 from synthgen.tasks import TextGeneration  # noqa: E402
+from synthgen.testing.servers.openai import OpenAITestServer  # noqa: E402
 from synthgen.testing.steps import FailOn, GenerateNumbers, batches_run  # noqa: E402
 
 from .pipelines import chain, kill_chain_midway  # noqa: E402
@@ -165,3 +166,18 @@ def test_a_tensor_parallel_step_gets_one_gpu_bundle_per_shard(tmp_path: Path) ->
     assert json.loads(row["bundles"]) == [{"GPU": 1}, {"GPU": 1}]
     assert row["own_gpus"] == 0
     assert sorted(json.loads(row["worker_gpus"])) == [["0"], ["1"]]
+
+
+def test_failed_rows_on_ray_are_marked_and_retried_exactly(tmp_path: Path) -> None:
+    from tests.runner.test_failed_rows import generation_pipeline, poisoned
+    from tests.runner.test_failed_rows import rows as prompts
+
+    data = prompts(20, poison={2, 11})
+    with OpenAITestServer(model="m", fail_fn=poisoned) as srv:
+        first = generation_pipeline(tmp_path, srv, data).run(runner="ray")
+        assert first.failures["gen"]["count"] == 2
+        assert [i for i, g in enumerate(first["default"]["train"]["generation"]) if g is None] == [2, 11]
+        srv.fail_fn = None
+        sent = srv.counters.requests
+        healed = generation_pipeline(tmp_path, srv, data).run(runner="ray")
+        assert srv.counters.requests - sent == 2 and healed.failures == {}

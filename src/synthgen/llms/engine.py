@@ -204,7 +204,7 @@ class RequestEngine:
                 if final:
                     break
             self.retries += 1
-            await _sleep_unless_stopping(self._delay(self.retries_of(attempts, failure), failure))
+            await sleep_unless_stopping(self._delay(self.retries_of(attempts, failure), failure))
         logger.warning(f"{self.name}: request failed: {failure.message}")
         return Result(None, error=f"{failure.message} (after {attempts} attempt(s))")
 
@@ -260,7 +260,7 @@ class RequestEngine:
             raise self._fatal
 
 
-async def _sleep_unless_stopping(seconds: float) -> None:
+async def sleep_unless_stopping(seconds: float) -> None:
     """Back off, but hear a Ctrl+C within a fifth of a second: a run stops without waiting out a 30 s
     backoff (the next attempt then sees the stop and is not sent)."""
     deadline = time.monotonic() + seconds
