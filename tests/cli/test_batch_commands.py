@@ -25,8 +25,11 @@ def test_pending_run_exits_3_then_status_cancel_and_rerun(run_cli: RunCli, serve
     assert "cancelled 1 job(s): batch_000001" in cancelled.stdout and server.batches.counters.cancelled == 1
 
     collected = run_cli("synthgen.cli.main", *OFFLINE, *server_llm(server))
-    assert collected.returncode == 0, collected.stderr
+    # The cancelled job answered none of its requests: the rows are written, marked failed (exit 4).
+    assert collected.returncode == 4, collected.stderr
     assert "default: 3 rows" in collected.stdout and server.batches.counters.created == 1
+    assert "FAILED: 3 of 3 rows in step 'generate'" in collected.stdout
+    assert "batch_cancelled" in collected.stderr.strip().splitlines()[-1]
 
     nothing = run_cli("synthgen.cli.main", "batch", "status", "text_generation")
     assert nothing.returncode == 1

@@ -68,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
                      runner=args.runner, runner_options={"address": args.ray_address} if args.ray_address else None,
                      retry_failed=not args.no_retry_failed, max_failed_fraction=args.max_failed_fraction)
     print(report.render())
+    if report.too_many_failed is not None:
+        raise report.too_many_failed
     return report.exit_code
 
 

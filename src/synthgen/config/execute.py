@@ -29,6 +29,8 @@ class RunReport:
     ratings: dict[str, int] = field(default_factory=dict)
     tokens: dict[str, int] = field(default_factory=dict)
     failures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    too_many_failed: RowsFailed | None = None
+    """Set when a step's failed fraction passed ``max_failed_fraction``: raise it after printing."""
 
     @property
     def exit_code(self) -> int:
@@ -85,25 +87,25 @@ def execute(
         retry_failed / max_failed_fraction: passed to ``Pipeline.run``.
 
     Returns:
-        The report to print (``exit_code`` 4 when rows failed).
+        The report to print (``exit_code`` 4 when rows failed; ``too_many_failed`` to raise after it).
 
     Raises:
-        SynthgenError: anything the run raises (plan errors come before any LLM call); ``RowsFailed``
-            after its Distiset is saved.
+        SynthgenError: anything the run raises (plan errors come before any LLM call).
     """
     record_pipeline(pipeline, out_dir)
     start = time.monotonic()
     target = save_dir or out_dir / "distiset"
+    too_many: RowsFailed | None = None
     try:
         distiset = pipeline.run(use_cache=use_cache, load_groups=load_groups, runner=runner,
                                 runner_options=runner_options, retry_failed=retry_failed,
                                 max_failed_fraction=max_failed_fraction)
-    except RowsFailed as exc:  # the run finished: its dataset is written all the same
-        exc.distiset.save_to_disk(str(target))  # type: ignore[attr-defined]
-        raise
+    except RowsFailed as exc:  # the run finished: its dataset is written and summarised all the same
+        distiset, too_many = exc.distiset, exc  # type: ignore[assignment]
     distiset.save_to_disk(str(target))
     report = summarise(distiset, target, time.monotonic() - start)
     report.failures = dict(getattr(distiset, "failures", {}) or {})
+    report.too_many_failed = too_many
     return report
 
 

@@ -113,6 +113,8 @@ def run_config(cfg: DictConfig, out_dir: Path) -> int:
         retry_failed=cfg.retry_failed, max_failed_fraction=cfg.max_failed_fraction,
     )
     print(report.render(), flush=True)
+    if report.too_many_failed is not None:
+        raise report.too_many_failed
     return report.exit_code
 
 
