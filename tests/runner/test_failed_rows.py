@@ -152,3 +152,13 @@ def test_summary_counts_add_up(tmp_path: Path, server: OpenAITestServer) -> None
     lines = summary_lines(Journal(pdir).read()["steps"])
     assert "load: 8 rows in 1 batches: 0 from cache, 8 computed, 0 failed" in lines
     assert "gen: 8 rows in 1 batches: 0 from cache, 8 computed, 1 failed" in lines
+
+
+def test_pipeline_info_says_the_failed_rows_will_be_retried(tmp_path: Path, server: OpenAITestServer) -> None:
+    from synthgen.runner.cache_commands import step_status
+
+    pipeline = generation_pipeline(tmp_path, server, rows(10, poison={2}))
+    pipeline.run()
+    status = step_status(generation_pipeline(tmp_path, server, rows(10, poison={2})), str(tmp_path))
+    assert status["gen"].startswith("cached: 10 rows, 1 of them failed: the next run retries")
+    assert status["load"] == "cached: 10 rows"

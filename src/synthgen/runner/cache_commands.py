@@ -115,7 +115,8 @@ def step_status(pipeline: Pipeline, cache_dir: str | Path | None = None) -> dict
     pdir = Store(root).pipeline_dir(pipeline.name, pipeline.signature)
     if not pdir.is_dir():
         return dict.fromkeys(pipeline.steps, "not run yet")
-    if Journal(pdir).finished_with(pipeline.aggregated_steps_signature):
+    journal = Journal(pdir)
+    if journal.finished_with(pipeline.aggregated_steps_signature) and not journal.failed_rows():
         return dict.fromkeys(pipeline.steps, "cached: the finished run is returned as it is")
     graph = pipeline.graph()
     status: dict[str, str] = {}
@@ -136,6 +137,10 @@ def _one_status(record: dict[str, Any], node: plan.Node, upstream_changed: bool)
         return "changed (parameters or version): reruns"
     if upstream_changed:
         return f"upstream changed: reruns the batches whose input rows differ ({rows:,} rows cached)"
+    failed = record.get("summary", {}).get("failed", 0)
+    if failed:
+        return (f"cached: {rows:,} rows, {failed:,} of them failed: the next run retries the batches holding them "
+                "(retry_failed=false keeps them)")
     return f"cached: {rows:,} rows"
 
 
