@@ -1,5 +1,5 @@
 """An LLM pipeline run as a script by the Ctrl+C and disk-full tests: ``python -m tests.runner.llm_pipeline
-CACHE BASE_URL ROWS CONCURRENCY``; prints ``ROWS n`` when it finishes."""
+CACHE BASE_URL ROWS CONCURRENCY [NAME]``; prints ``ROWS n`` when it finishes."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from synthgen.steps import LoadDataFromDicts
 from synthgen.tasks import TextGeneration
 
 
-def generation(cache: str, base_url: str, rows: int, concurrency: int) -> Pipeline:
-    with Pipeline(name="llm-rows", cache_dir=cache) as p:
+def generation(cache: str, base_url: str, rows: int, concurrency: int, name: str = "llm-rows") -> Pipeline:
+    with Pipeline(name=name, cache_dir=cache) as p:
         load = LoadDataFromDicts(name="load", data=[{"instruction": f"question {i} " + "x" * 40} for i in range(rows)])
         gen = TextGeneration(name="gen", llm=OpenAILLM(model="m", base_url=base_url, max_concurrency=concurrency))
         load >> gen
@@ -21,4 +21,5 @@ def generation(cache: str, base_url: str, rows: int, concurrency: int) -> Pipeli
 
 if __name__ == "__main__":
     cache, url, n, concurrency = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    print("ROWS", len(generation(cache, url, n, concurrency).run()["default"]["train"]), flush=True)
+    name = sys.argv[5] if len(sys.argv) > 5 else "llm-rows"
+    print("ROWS", len(generation(cache, url, n, concurrency, name).run()["default"]["train"]), flush=True)

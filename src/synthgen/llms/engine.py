@@ -22,6 +22,7 @@ from loguru import logger
 from synthgen import interrupts
 from synthgen.errors import BudgetExceeded, LLMError, PipelineInterrupted, SynthgenError
 from synthgen.llms.breaker import CircuitBreaker
+from synthgen.llms.leases import RequestLeases, request_leases
 from synthgen.llms.limits import AdaptiveLimit, TokenBucket
 from synthgen.llms.requests import Request, Result, cached_result, estimate_tokens, store_result
 from synthgen.llms.rescue import rescue_answer
@@ -51,6 +52,8 @@ class EngineSettings:
     backoff_base: float = 0.5
     backoff_max: float = 30.0
 
+
+LEASE_POLL = 0.25  # seconds between looks for the answer of a request another run is sending
 
 Send = Callable[[Request], Awaitable[Result]]
 Classify = Callable[[BaseException], Failure]
@@ -82,6 +85,7 @@ class RequestEngine:
         self.sent = 0
         self.cache_hits = 0
         self.retries = 0
+        self.waited = 0  # requests another run was sending: answered from its cache entry
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -135,25 +139,15 @@ class RequestEngine:
         return list(outcomes)  # type: ignore[arg-type]
 
     async def _one(self, request: Request, store: Store | None) -> Result:
-        if store is not None and store.remote:  # a look in object storage is a request: off the loop
-            cached = await asyncio.to_thread(cached_result, store, request)
-        else:
-            cached = cached_result(store, request)
+        cached = await self._lookup(request, store)
         if cached is not None:
-            self.cache_hits += 1
             return cached
         if request.key in self._inflight:  # the same request is already on its way: never pay twice
             return await asyncio.shield(self._inflight[request.key])
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._inflight[request.key] = future
         try:
-            result = await self._send_with_retries(request)
-            # The answer is fsynced before it counts as received, on a thread: the loop keeps every
-            # other request moving meanwhile.
-            try:
-                await asyncio.to_thread(store_result, store, request, result)
-            except OSError as exc:  # disk full: the answer was paid for, keep it where the next run finds it
-                await asyncio.to_thread(rescue_answer, request.key, result.record(), exc)
+            result = await self._obtain(request, store)
             future.set_result(result)
             return result
         except BaseException as exc:
@@ -162,6 +156,51 @@ class RequestEngine:
             raise
         finally:
             del self._inflight[request.key]
+
+    async def _obtain(self, request: Request, store: Store | None) -> Result:
+        """Send ``request`` and store its answer, unless another run holds its lease: then wait for
+        that run's answer in the cache (it is paid once)."""
+        leases = request_leases(store)
+        if leases is None:
+            return await self._send_and_store(request, store)
+        # Leases are local files (an exclusive create, an unlink: microseconds): no thread hop for them.
+        while not leases.acquire(request.key):
+            answer = await self._answer_of_other_run(request, store, leases)
+            if answer is not None:
+                return answer
+        try:
+            answer = await self._lookup(request, store)  # it may have landed just before we took the lease
+            return answer if answer is not None else await self._send_and_store(request, store)
+        finally:
+            leases.release(request.key)
+
+    async def _send_and_store(self, request: Request, store: Store | None) -> Result:
+        result = await self._send_with_retries(request)
+        # The answer is fsynced before it counts as received, on a thread: the loop keeps every other
+        # request moving meanwhile.
+        try:
+            await asyncio.to_thread(store_result, store, request, result)
+        except OSError as exc:  # disk full: the answer was paid for, keep it where the next run finds it
+            await asyncio.to_thread(rescue_answer, request.key, result.record(), exc)
+        return result
+
+    async def _answer_of_other_run(self, request: Request, store: Store | None, leases: RequestLeases) -> Result | None:
+        """Wait while another run sends ``request``: its answer, or ``None`` once its lease is gone
+        without one (it failed, or its run died: this run sends it then)."""
+        self.waited += 1
+        while leases.held_elsewhere(request.key):
+            self._check_can_send()
+            await asyncio.sleep(LEASE_POLL)
+        return await self._lookup(request, store)
+
+    async def _lookup(self, request: Request, store: Store | None) -> Result | None:
+        if store is not None and store.remote:  # a look in object storage is a request: off the loop
+            cached = await asyncio.to_thread(cached_result, store, request)
+        else:
+            cached = cached_result(store, request)
+        if cached is not None:
+            self.cache_hits += 1
+        return cached
 
     @property
     def tokens_used(self) -> int:
