@@ -49,7 +49,7 @@ def test_injected_500_and_timeout(openai_server) -> None:
 def test_random_fault_rates_are_seeded() -> None:
     def faults() -> list:
         s = OpenAITestServer(rate_429=0.3, rate_500=0.2, seed=1)
-        return [s._next_fault("/v1/chat/completions") for _ in range(50)]
+        return [s._next_fault("/v1/chat/completions", {}) for _ in range(50)]
 
     first = faults()
     assert first == faults() and sum(f is not None for f in first) > 10

@@ -173,7 +173,7 @@ def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: 
         _record_pending_jobs(graph, journal, exc)
         raise
     except BaseException as exc:
-        executor.shutdown(force=True)
+        _wind_down(scheduler, executor, exc)
         _save_after_error(journal, dump, stages, scheduler)
         if isinstance(exc, OSError):  # the journal's log of released batches (the driver's own writes)
             raise write_error(exc, journal.pdir, "the run's journal") from exc
@@ -244,6 +244,17 @@ def _record_pending_jobs(graph: plan.Graph, journal: Journal, exc: OfflineBatchG
 def _save(journal: Journal, dump: dict[str, Any], stages: list[list[str]], scheduler: Scheduler, finished: bool) -> None:
     outputs = {n: st.outputs for n, st in scheduler.states.items()}
     journal.save(dump, stages, scheduler.summary(), outputs, finished)
+
+
+def _wind_down(scheduler: Scheduler, executor: Executor, exc: BaseException) -> None:
+    """End the replicas after an error. The requests they have in flight were paid for: unless the user
+    pressed Ctrl+C twice, they stop sending, let those answers land in the cache (or the rescue folder,
+    when the disk is full), and then end."""
+    if isinstance(exc, KeyboardInterrupt):
+        executor.shutdown(force=True)
+        return
+    scheduler.interrupt()
+    executor.shutdown()
 
 
 def _save_after_error(journal: Journal, dump: dict[str, Any], stages: list[list[str]], scheduler: Scheduler) -> None:
