@@ -40,7 +40,7 @@ def test_save_and_load_round_trip_with_pipeline_yaml_and_card(tmp_path: Path) ->
 def test_create_distiset_rebuilds_from_data_dir(tmp_path: Path) -> None:
     p = two_leaves(tmp_path)
     d = p.run()
-    rebuilt = create_distiset(tmp_path / "two" / p.signature / "data")
+    rebuilt = create_distiset(tmp_path / "two" / p.folder_key / "data")
     assert rebuilt["double"]["train"].to_list() == d["double"]["train"].to_list()
     assert rebuilt.pipeline_yaml is not None
 

@@ -100,7 +100,7 @@ def test_a_killed_driver_resumes_from_another_machine(bucket_cache: str, tmp_pat
 def test_a_fresh_lease_of_another_driver_stops_the_run_and_a_stale_one_is_taken_over(
         s3: S3TestServer, bucket_cache: str) -> None:
     pipeline = chain(bucket_cache, count=20)
-    key = f"{prefix_of(bucket_cache)}/chain/{pipeline.signature}/{lease.LEASE}"
+    key = f"{prefix_of(bucket_cache)}/chain/{pipeline.folder_key}/{lease.LEASE}"
     other = {"host": "gpu-node-7", "pid": 4242, "token": "theirs"}
     s3.put(key, json.dumps({**other, "renewed": time.time()}).encode())
     with pytest.raises(CacheError, match=r"running from another driver \(host gpu-node-7, pid 4242.*expires"):

@@ -96,6 +96,13 @@ class Pipeline:
         """Hash that also covers every step's output-relevant parameters and version."""
         return plan.aggregated_signature(self.graph())
 
+    @property
+    def folder_key(self) -> str:
+        """What names this pipeline's folder in the cache (``<cache>/<name>/<folder_key>``): the aggregated
+        signature, so each parameterization (a sweep job) has a folder, a journal and a dataset of its
+        own and runs beside the others; runs of the same parameters share it, one after the other."""
+        return self.aggregated_steps_signature
+
     def dump(self) -> dict[str, Any]:
         """The resolved pipeline as plain data (what pipeline.yaml holds); never secrets."""
         return {

@@ -8,7 +8,7 @@ import psutil
 import pytest
 
 from synthgen import Pipeline, StepResources
-from synthgen.errors import CacheError, ConfigError, StepError
+from synthgen.errors import ConfigError, StepError
 from synthgen.testing.steps import AddColumn, FailOn, GenerateNumbers, LifecycleLog, RecordPid, batches_run
 
 from .pipelines import chain
@@ -194,15 +194,31 @@ def test_corrupted_object_is_recomputed_not_used(tmp_path: Path) -> None:
     assert rows(again.run()) == first
 
 
-def test_second_concurrent_run_fails_with_clear_message(tmp_path: Path) -> None:
+def test_a_second_run_of_the_same_parameters_waits_for_the_first_and_reuses_it(tmp_path: Path) -> None:
+    import threading
+
     from filelock import FileLock
 
     p = chain(str(tmp_path))
-    pdir = tmp_path / "chain" / p.signature
+    pdir = tmp_path / "chain" / p.folder_key
     pdir.mkdir(parents=True)
-    with FileLock(str(pdir / ".lock")):
-        with pytest.raises(CacheError, match="another run of pipeline 'chain' is using"):
-            p.run()
+    held = FileLock(str(pdir / ".lock"))
+    held.acquire()
+    out: list[list[dict]] = []  # type: ignore[type-arg]
+    waiter = threading.Thread(target=lambda: out.append(rows(p.run())))
+    waiter.start()
+    waiter.join(timeout=3)
+    assert waiter.is_alive() and not out, "the second run waits while the first holds the folder"
+    held.release()
+    waiter.join(timeout=120)
+    assert out and len(out[0]) == 200
+
+
+def test_each_parameterization_has_its_own_folder(tmp_path: Path) -> None:
+    assert chain(str(tmp_path), factor=2).folder_key != chain(str(tmp_path), factor=3).folder_key
+    chain(str(tmp_path), factor=2).run()
+    chain(str(tmp_path), factor=3).run()
+    assert len([d for d in (tmp_path / "chain").iterdir() if d.is_dir()]) == 2
 
 
 def test_pipeline_yaml_and_data_folder_are_written(tmp_path: Path) -> None:
@@ -210,7 +226,7 @@ def test_pipeline_yaml_and_data_folder_are_written(tmp_path: Path) -> None:
 
     p = chain(str(tmp_path))
     p.run()
-    pdir = tmp_path / "chain" / p.signature
+    pdir = tmp_path / "chain" / p.folder_key
     spec = yaml.safe_load((pdir / "pipeline.yaml").read_text())
     assert spec["aggregated_steps_signature"] == p.aggregated_steps_signature
     assert set(spec["pipeline"]["steps"]) == {"gen", "a", "b", "total", "c"}

@@ -94,7 +94,7 @@ def find_pipeline_dir(target: str, root: Path) -> Path:
     path = Path(target).expanduser()
     if path.is_file() and path.suffix in (".yaml", ".yml"):
         spec = load_yaml(path.read_text()) or {}
-        name, sig = spec.get("pipeline", {}).get("name"), spec.get("signature")
+        name, sig = spec.get("pipeline", {}).get("name"), spec.get("aggregated_steps_signature")
         if path.parent.parent.name == name:
             return path.parent
         if name and sig and (root / name / sig).is_dir():
@@ -112,9 +112,12 @@ def step_status(pipeline: Pipeline, cache_dir: str | Path | None = None) -> dict
     from synthgen.runner.journal import Journal
 
     root = resolve_cache_root(cache_dir).local
-    pdir = Store(root).pipeline_dir(pipeline.name, pipeline.signature)
-    if not pdir.is_dir():
-        return dict.fromkeys(pipeline.steps, "not run yet")
+    pdir = Store(root).pipeline_dir(pipeline.name, pipeline.folder_key)
+    if not pdir.is_dir():  # never run with these parameters: what the latest run of another would give
+        siblings = [p for p in _pipeline_dirs(root) if p.parent.name == pipeline.name] if root.is_dir() else []
+        if not siblings:
+            return dict.fromkeys(pipeline.steps, "not run yet")
+        pdir = max(siblings, key=lambda p: p.stat().st_mtime)
     journal = Journal(pdir)
     if journal.finished_with(pipeline.aggregated_steps_signature) and not journal.failed_rows():
         return dict.fromkeys(pipeline.steps, "cached: the finished run is returned as it is")
@@ -152,7 +155,9 @@ def explain(target: str, cache_dir: str | Path | None = None) -> str:
     if not runs:
         raise CacheError(f"pipeline folder {pdir} records no finished run yet: run it, then explain")
     last = json.loads(runs[-1].read_text())
-    before = json.loads(runs[-2].read_text()) if len(runs) > 1 else None
+    # The run before may be another parameterization's (its own folder): that is what changed.
+    earlier = [r for r in pdir.parent.glob("*/runs/*.json") if r.name < runs[-1].name]
+    before = json.loads(max(earlier, key=lambda r: r.name).read_text()) if earlier else None
     lines = [f"{pdir.parent.name} ({pdir.name[:12]}): last run vs {'the one before' if before else 'no earlier run'}"]
     changed: set[str] = set()  # steps whose output rows differ from the run before
     for name, step in last["steps"].items():

@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
+from loguru import logger
 
 from synthgen.errors import CacheError
 from synthgen.store import Store, write_atomic
@@ -27,12 +28,18 @@ OFFLINE_JOBS = "offline_batch_jobs.json"
 
 @contextmanager
 def run_lock(pdir: Path, name: str, doing: str = "") -> Iterator[None]:
-    """One run per pipeline folder at a time: a second run fails at once instead of interleaving writes.
+    """One run per pipeline folder at a time. A folder is one parameterization of a pipeline, so a second
+    run here computes the same dataset: it waits for the first and then reuses what it wrote (sweep jobs
+    of other parameters have folders of their own and run beside it). A lock is a kernel lock: it goes
+    with its holder, so a killed run never blocks the next.
 
     Args:
         pdir: the pipeline folder.
-        name: the pipeline's name, for the message.
-        doing: what the caller is (``"collecting garbage"``) when it is not a run.
+        name: the pipeline's name, for the messages.
+        doing: what the caller is (``"collecting garbage"``) when it is not a run: it fails at once.
+
+    Raises:
+        CacheError: ``doing`` is given and a run holds the folder.
     """
     pdir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(pdir / ".lock"))
@@ -42,10 +49,9 @@ def run_lock(pdir: Path, name: str, doing: str = "") -> Iterator[None]:
         if doing:
             raise CacheError(f"pipeline '{name}' is running on this cache ({pdir}): wait for it to finish "
                              f"before {doing}") from None
-        raise CacheError(
-            f"another run of pipeline '{name}' is using {pdir}: wait for it to finish, or give this run "
-            f"another cache_dir"
-        ) from None
+        logger.info(f"another run of pipeline '{name}' with the same parameters is running in {pdir}: waiting for "
+                    "it, then this run reuses what it computed")
+        lock.acquire()
     try:
         yield
     finally:

@@ -89,7 +89,7 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
     # Locally the runner gives each replica its devices; on Ray the cluster's scheduler does.
     gpu_plan = assign_gpus(graph, stages) if runner == "local" else {}
     store = Store(pipeline.cache_dir)
-    pdir = store.pipeline_dir(pipeline.name, pipeline.signature)
+    pdir = store.pipeline_dir(pipeline.name, pipeline.folder_key)
     forced = forced_steps(graph, use_cache)
     dump = pipeline.dump()
     with run_lock(pdir, pipeline.name), _lease(store, pipeline):
@@ -108,7 +108,7 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
         executor = make_executor(runner, store, log_level, runner_options)
         if runner != "local" and any(node.gpus for node in graph.nodes.values()):
             plan.check_gpus(graph, stages, executor.cluster_gpus())  # type: ignore[attr-defined]
-        run_dir = interrupts.new_run_dir(store.run_location(pipeline.name, pipeline.signature))
+        run_dir = interrupts.new_run_dir(store.run_location(pipeline.name, pipeline.folder_key))
         scheduler = _execute(graph, stages, store, journal, dump, forced, gpu_plan, executor,
                              checkpoint_strategy, checkpoint_path, run_dir, retry_failed)
         try:
@@ -188,7 +188,7 @@ def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: 
 
 def _lease(store: Store, pipeline: Pipeline) -> AbstractContextManager[None]:
     """On an object-storage cache, one driver at a time per pipeline (a local run lock covers one machine)."""
-    shared = store.shared_pipeline_location(pipeline.name, pipeline.signature)
+    shared = store.shared_pipeline_location(pipeline.name, pipeline.folder_key)
     if shared is None:
         return nullcontext()
     from synthgen.blobs import RemoteBlobs
