@@ -38,3 +38,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/ray_vs_local.py
 	$(BIN)/python benchmarks/object_storage.py
+	$(BIN)/python benchmarks/concurrent_sweep.py
