@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,24 +13,10 @@ import pytest
 from synthgen.view.command import start
 from synthgen.view.server import ViewServer
 from tests.view.browser import Shots, chromium_page, screenshots_on_failure, tour, why_no_browser
-from tests.view.cache_maker import PIPELINE, make_cache, start_server
+from tests.view.cache_maker import PIPELINE, start_server
 
 pytestmark = pytest.mark.skipif(why_no_browser() is not None, reason=why_no_browser() or "")
 ROOT = Path(__file__).parents[2]
-
-
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_cache(tmp_path_factory.mktemp("cache"))
-
-
-@pytest.fixture
-def viewer(cache: Path) -> Iterator[ViewServer]:
-    server = start(cache, "127.0.0.1", 0)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_a_user_follows_a_pipeline_to_its_rows_failed_rows_and_rating_chart(

@@ -58,7 +58,7 @@ def _read(path: Path) -> dict[str, Price]:
     models = spec.get("models") if isinstance(spec, dict) else None
     if not isinstance(models, dict):
         raise ConfigError(f"price table {path} has no `models:` mapping: write `models: {{gpt-4o: {{input: 2.5, "
-                          "output: 10}}}}` (US dollars per million tokens)")
+                          "output: 10}}` (US dollars per million tokens)")
     return {str(name): _price(path, str(name), entry) for name, entry in models.items()}
 
 

@@ -92,7 +92,7 @@ def _rating_histogram(column: str, counts: Counter[float]) -> Histogram:
     if len(values) > 20:  # a continuous score: ten equal bins
         edges = np.linspace(values[0], values[-1], 11)
         binned, _ = np.histogram(list(counts.elements()), bins=edges)
-        return Histogram(column, [f"{a:.3g}–{b:.3g}" for a, b in zip(edges, edges[1:])], [int(n) for n in binned])
+        return Histogram(column, [f"{a:.3g}–{b:.3g}" for a, b in zip(edges[:-1], edges[1:], strict=True)], [int(n) for n in binned])
     if all(float(v).is_integer() for v in values):  # every rating from the lowest to the highest, gaps shown
         whole = range(int(values[0]), int(values[-1]) + 1)
         return Histogram(column, [str(v) for v in whole], [counts.get(v, 0) for v in whole])
@@ -100,12 +100,20 @@ def _rating_histogram(column: str, counts: Counter[float]) -> Histogram:
 
 
 def _length_histogram(column: str, parts: list[np.ndarray]) -> Histogram | None:
+    """Lengths from the shortest to the longest text; None when every text has the same length (a
+    label column such as ``model_name`` says nothing as a distribution)."""
     lengths = np.concatenate(parts) if parts else np.array([])
-    if not len(lengths):
+    if not len(lengths) or lengths.min() == lengths.max():
         return None
-    top = max(int(lengths.max()), 1)
-    counts, edges = np.histogram(lengths, bins=LENGTH_BINS, range=(0, top))
-    return Histogram(column, [f"{int(a)}–{int(b)}" for a, b in zip(edges, edges[1:])], [int(n) for n in counts])
+    low, high = int(lengths.min()), int(lengths.max())
+    counts, edges = np.histogram(lengths, bins=min(LENGTH_BINS, high - low + 1), range=(low, high + 1))
+    return Histogram(column, [_span(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)], [int(n) for n in counts])
+
+
+def _span(start: float, stop: float) -> str:
+    """The whole lengths in ``[start, stop)``: ``"12–15"``, or ``"12"`` for one."""
+    first, last = int(np.ceil(start)), int(np.ceil(stop)) - 1
+    return str(first) if first >= last else f"{first}–{last}"
 
 
 def _add_tokens(tokens: dict[str, list[int]], meta: pa.Array) -> None:
