@@ -132,3 +132,23 @@ def check_failed_rows(page: Any) -> None:
     rows = page.locator("table.rows tr.row")
     assert [rows.nth(i).get_attribute("data-row") for i in range(rows.count())] == ["3", "11"]
     assert all("HTTP 500" in rows.nth(i).locator(".error").first.inner_text() for i in range(rows.count()))
+
+
+def watch_live(page: Any, run_url: str, shots: Shots) -> None:
+    """Open the page of a running pipeline and see its counts grow, its progress chart drawn, and the
+    page switch to the finished run (data and charts) when the run ends."""
+    page.goto(run_url)
+    assert page.inner_text("#status") == "running", "the page opened after the run ended"
+    first = rows_of(page, "judge")
+    page.wait_for_function(f"Number(document.querySelector('tr[data-step=judge] [data-field=rows]')"
+                           f".textContent.replace(/,/g, '')) > {first}", timeout=120_000)
+    line = page.locator("#progress-chart polyline[data-step=judge]")
+    assert len((line.get_attribute("points") or "").split()) >= 2, "the progress chart draws each poll"
+    shots.take(page, "view-running")
+    page.wait_for_function("document.getElementById('status').textContent !== 'running'", timeout=180_000)
+    page.wait_for_selector("svg.chart.ratings", timeout=30_000)  # reloaded: the data is there
+    assert rows_of(page, "judge") == 24
+
+
+def rows_of(page: Any, step: str) -> int:
+    return int(page.inner_text(f"tr[data-step={step}] [data-field=rows]").replace(",", ""))

@@ -3,7 +3,11 @@ test server, where the prompts holding "poison" fail every time (failed rows wit
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +20,7 @@ from synthgen.testing.replies import shaped_reply
 from synthgen.testing.servers.openai import OpenAITestServer
 
 PIPELINE = "judged"
+ROOT = Path(__file__).parents[2]
 POISONED = {3, 11}
 
 
@@ -62,6 +67,32 @@ def make_cache(cache: Path, rows: int = 20) -> Path:
     finally:
         server.stop()
     return cache
+
+
+@contextmanager
+def background_run(cache: Path, rows: int = 24) -> Iterator[Path]:
+    """A run in another process against a slow server (two requests at a time): yields its pipeline
+    folder once the run holds it, and checks, at the end, that the run succeeded."""
+    server = start_server(latency=0.25)
+    run = subprocess.Popen([sys.executable, "-m", "tests.view.cache_maker", str(cache), server.base_url,
+                            str(rows), "2", "2"], cwd=ROOT)
+    try:
+        yield _wait_for_folder(cache / PIPELINE, run)
+    finally:
+        code = run.wait(timeout=300)
+        server.stop()
+    assert code == 0, f"the background run failed (exit code {code})"
+
+
+def _wait_for_folder(parent: Path, run: subprocess.Popen[bytes]) -> Path:
+    """The pipeline's folder once its run has started (the run writes pipeline.yaml then)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and run.poll() is None:
+        found = list(parent.glob("*/pipeline.yaml")) if parent.is_dir() else []
+        if found:
+            return found[0].parent
+        time.sleep(0.2)
+    raise AssertionError(f"the background run never started (exit code {run.poll()})")
 
 
 def main(argv: list[str] | None = None) -> None:

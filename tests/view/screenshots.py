@@ -10,8 +10,8 @@ import tempfile
 from pathlib import Path
 
 from synthgen.view.command import start
-from tests.view.browser import Shots, chromium_page, tour, why_no_browser
-from tests.view.cache_maker import make_cache
+from tests.view.browser import Shots, chromium_page, tour, watch_live, why_no_browser
+from tests.view.cache_maker import PIPELINE, background_run, make_cache
 
 
 def main(out: str = "docs") -> None:
@@ -24,6 +24,13 @@ def main(out: str = "docs") -> None:
             with chromium_page() as page:
                 shots = Shots(Path(out))
                 tour(page, viewer.url, shots)
+        finally:
+            viewer.stop()
+    with tempfile.TemporaryDirectory() as tmp, background_run(Path(tmp)) as folder:
+        viewer = start(Path(tmp), "127.0.0.1", 0)
+        try:
+            with chromium_page() as page:
+                watch_live(page, f"{viewer.url}/run/{PIPELINE}/{folder.name}", shots)
         finally:
             viewer.stop()
     print("\n".join(str(p) for p in shots.taken))

@@ -3,20 +3,16 @@ OpenAI-compatible test server: the pages a user walks through, and a running pip
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from synthgen.view.command import start
 from synthgen.view.server import ViewServer
-from tests.view.browser import Shots, chromium_page, screenshots_on_failure, tour, why_no_browser
-from tests.view.cache_maker import PIPELINE, start_server
+from tests.view.browser import Shots, chromium_page, screenshots_on_failure, tour, watch_live, why_no_browser
+from tests.view.cache_maker import PIPELINE, background_run
 
 pytestmark = pytest.mark.skipif(why_no_browser() is not None, reason=why_no_browser() or "")
-ROOT = Path(__file__).parents[2]
 
 
 def test_a_user_follows_a_pipeline_to_its_rows_failed_rows_and_rating_chart(
@@ -27,44 +23,21 @@ def test_a_user_follows_a_pipeline_to_its_rows_failed_rows_and_rating_chart(
 
 
 def test_the_page_of_a_running_pipeline_shows_its_row_count_grow(tmp_path: Path) -> None:
-    server = start_server(latency=0.25)
-    run = subprocess.Popen([sys.executable, "-m", "tests.view.cache_maker", str(tmp_path), server.base_url,
-                            "24", "2", "2"], cwd=ROOT)
-    viewer = None
     shots = Shots(tmp_path / "screenshots")
-    try:
-        folder = _wait_for_folder(tmp_path / PIPELINE, run)
+    with background_run(tmp_path) as folder:
         viewer = start(tmp_path, "127.0.0.1", 0)
-        with chromium_page() as page, screenshots_on_failure(page, shots):
-            page.goto(f"{viewer.url}/run/{PIPELINE}/{folder.name}")
-            assert page.inner_text("#status") == "running", "the page opened after the run ended"
-            first = _rows(page, "judge")
-            page.wait_for_function(
-                f"Number(document.querySelector('tr[data-step=judge] [data-field=rows]').textContent"
-                f".replace(/,/g, '')) > {first}", timeout=120_000)
-            shots.take(page, "running")
-            page.wait_for_function("document.getElementById('status').textContent !== 'running'", timeout=180_000)
-            page.wait_for_selector("svg.chart.ratings", timeout=30_000)  # reloaded: the data is there
-            assert _rows(page, "judge") == 24
-    finally:
-        run.wait(timeout=300)
-        server.stop()
-        if viewer is not None:
+        try:
+            with chromium_page() as page, screenshots_on_failure(page, shots):
+                watch_live(page, f"{viewer.url}/run/{PIPELINE}/{folder.name}", shots)
+        finally:
             viewer.stop()
-    assert run.returncode == 0
 
 
-def _wait_for_folder(parent: Path, run: subprocess.Popen[bytes]) -> Path:
-    """The pipeline's folder once its run holds the lock (the run writes pipeline.yaml then)."""
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and run.poll() is None:
-        found = [p for p in parent.glob("*/pipeline.yaml")] if parent.is_dir() else []
-        if found:
-            return found[0].parent
-        time.sleep(0.2)
-    raise AssertionError(f"the run never started (exit code {run.poll()})")
-
-
-def _rows(page: object, step: str) -> int:
-    text = page.inner_text(f"tr[data-step={step}] [data-field=rows]")  # type: ignore[attr-defined]
-    return int(text.replace(",", ""))
+def test_a_failing_check_leaves_screenshots_of_the_pages_it_saw(viewer: ViewServer, tmp_path: Path) -> None:
+    shots = Shots(tmp_path / "screenshots")
+    with chromium_page() as page, pytest.raises(AssertionError, match="screenshots in .*screenshots"):
+        with screenshots_on_failure(page, shots):
+            page.goto(viewer.url)
+            shots.take(page, "start")
+            assert page.inner_text("h1") == "a heading the page does not have"
+    assert sorted(p.name for p in shots.folder.iterdir()) == ["at-failure.png", "start.png"]

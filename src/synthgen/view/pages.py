@@ -50,9 +50,14 @@ def run_context(run: RunView, prices: PriceTable, explain: dict[str, list[str]])
               "explain": explain.get(name, [])} for name, counts in run.steps.items()]
     known = [s["cost"] for s in steps if s["cost"] is not None]
     return {"run": run, "steps": steps, "total_cost": sum(known) if known else None,
-            "dag": svg.dag({n: c.type for n, c in run.steps.items()}, run.edges, {}),
+            "dag": svg.dag({n: c.type for n, c in run.steps.items()}, run.edges, _node_notes(run)),
             "charts": {leaf: _charts(s) for leaf, s in stats.items()}, "history": history(run.pdir)[::-1][:10],
             "running": run.status == RUNNING}
+
+
+def _node_notes(run: RunView) -> dict[str, str]:
+    """The rows under each step's name in the DAG, with its failed rows once the run has counted them."""
+    return {name: f"{c.rows:,} rows" + (f", {c.failed:,} failed" if c.failed else "") for name, c in run.steps.items()}
 
 
 def _leaf_stats(run: RunView) -> dict[str, LeafStats]:
@@ -91,8 +96,9 @@ def _charts(stats: LeafStats) -> dict[str, list[dict[str, str]]]:
 
 def live(run: RunView) -> dict[str, Any]:
     """What the run page's script refreshes while a run goes: status, wall time, rows per step."""
+    going = run.status == RUNNING  # failed rows are counted when a run saves its summary, at its end
     return {"status": run.status, "wall_time": duration(run.wall_time), "finished": when(run.finished),
-            "steps": {name: {"rows": c.rows, "batches": c.batches, "failed": c.failed,
+            "steps": {name: {"rows": c.rows, "batches": c.batches, "failed": None if going else c.failed,
                              "throughput": _throughput(c.rows, run.wall_time)} for name, c in run.steps.items()}}
 
 

@@ -12,7 +12,7 @@ from html import escape
 from synthgen.view.stats import Histogram
 
 BAR_W, CHART_H, PLOT_H = 34, 190, 140
-NODE_W, NODE_H, GAP_X, GAP_Y = 170, 46, 30, 40
+NODE_W, NODE_H, GAP_X, GAP_Y = 190, 58, 30, 34
 
 
 def bar_chart(histogram: Histogram, kind: str) -> str:
@@ -49,8 +49,8 @@ def layers(steps: list[str], edges: list[tuple[str, str]]) -> list[list[str]]:
     return rows
 
 
-def dag(steps: dict[str, str], edges: list[tuple[str, str]], status: dict[str, str]) -> str:
-    """The pipeline's graph: a box per step (name, type, ``status`` text), an arrow per connection."""
+def dag(steps: dict[str, str], edges: list[tuple[str, str]], notes: dict[str, str]) -> str:
+    """The pipeline's graph: a box per step (name, type, a ``notes`` line), an arrow per connection."""
     rows = layers(list(steps), edges)
     widest = max((len(r) for r in rows), default=1)
     width = widest * (NODE_W + GAP_X) + GAP_X
@@ -62,7 +62,7 @@ def dag(steps: dict[str, str], edges: list[tuple[str, str]], status: dict[str, s
              '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
              'orient="auto"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>']
     parts += [_edge(where[a], where[b]) for a, b in edges if a in where and b in where]
-    parts += [_node(step, kind, status.get(step, ""), *where[step]) for step, kind in steps.items()]
+    parts += [_node(step, kind, notes.get(step, ""), *where[step]) for step, kind in steps.items()]
     return "".join(parts + ["</svg>"])
 
 
@@ -72,8 +72,8 @@ def _edge(start: tuple[float, float], end: tuple[float, float]) -> str:
     return f'<line class="edge" x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2 - 2}" marker-end="url(#arrow)"/>'
 
 
-def _node(step: str, kind: str, status: str, x: float, y: float) -> str:
+def _node(step: str, kind: str, note: str, x: float, y: float) -> str:
     return (f'<g class="node" data-step="{escape(step)}"><rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" '
             f'rx="8"/><text x="{x + NODE_W / 2}" y="{y + 18}" class="name">{escape(step)}</text>'
-            f'<text x="{x + NODE_W / 2}" y="{y + 34}" class="kind">{escape(kind)}'
-            f'{" · " + escape(status) if status else ""}</text></g>')
+            f'<text x="{x + NODE_W / 2}" y="{y + 34}" class="kind">{escape(kind)}</text>'
+            f'<text x="{x + NODE_W / 2}" y="{y + 49}" class="note">{escape(note)}</text></g>')

@@ -20,14 +20,52 @@ function applyLive(state) {
   setText("wall-time", state.wall_time);
   setText("finished", state.finished);
   for (const [step, counts] of Object.entries(state.steps)) {
+    const note = document.querySelector(`svg.dag g[data-step="${CSS.escape(step)}"] text.note`);
+    if (note) note.textContent = `${formatNumber(counts.rows)} rows`;
     const row = document.querySelector(`table.steps tr[data-step="${CSS.escape(step)}"]`);
     if (!row) continue;
     row.querySelector('[data-field="rows"]').textContent = formatNumber(counts.rows);
     row.querySelector('[data-field="batches"]').textContent = formatNumber(counts.batches);
-    row.querySelector('[data-field="failed"]').textContent = formatNumber(counts.failed);
     row.querySelector('[data-field="throughput"]').textContent =
       counts.throughput === null ? "—" : counts.throughput.toFixed(1);
   }
+}
+
+// Rows per step over time, sampled at each poll while the page watches the run: drawn as one SVG
+// polyline per step, scaled to the largest count so far.
+const samples = {};
+const CHART_W = 600, CHART_H = 160, PAD = 20, PLOT_W = 460;
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+function recordSamples(state) {
+  const now = Date.now() / 1000;
+  for (const [step, counts] of Object.entries(state.steps)) {
+    (samples[step] = samples[step] || []).push([now, counts.rows]);
+  }
+  drawProgress();
+}
+
+function drawProgress() {
+  const svg = document.getElementById("progress-chart");
+  if (!svg) return;
+  svg.closest("figure").hidden = false;
+  const all = Object.values(samples).flat();
+  const t0 = Math.min(...all.map((p) => p[0])), t1 = Math.max(...all.map((p) => p[0]), t0 + 1);
+  const top = Math.max(...all.map((p) => p[1]), 1);
+  svg.replaceChildren();
+  Object.entries(samples).forEach(([step, points], i) => {
+    const line = document.createElementNS(SVG_NS, "polyline");
+    line.setAttribute("class", `series s${i % 6}`);
+    line.dataset.step = step;
+    line.setAttribute("points", points.map(([t, n]) =>
+      `${(PAD + (t - t0) / (t1 - t0) * PLOT_W).toFixed(1)},${(CHART_H - PAD - n / top * (CHART_H - 2 * PAD)).toFixed(1)}`).join(" "));
+    const label = document.createElementNS(SVG_NS, "text");
+    label.setAttribute("x", PAD + PLOT_W + 12);
+    label.setAttribute("y", 14 + 12 * i);
+    label.setAttribute("class", `legend s${i % 6}`);
+    label.textContent = step;
+    svg.append(line, label);
+  });
 }
 
 async function poll(section) {
@@ -36,6 +74,7 @@ async function poll(section) {
     if (response.ok) {
       const state = await response.json();
       applyLive(state);
+      recordSamples(state);
       if (state.status !== "running") {
         window.location.reload();
         return;
