@@ -41,12 +41,15 @@ class LeafStats:
 
 
 _CACHE: dict[tuple[tuple[str, float, int], ...], LeafStats] = {}
+CACHED_LEAVES = 64  # a viewer left open through many reruns keeps the newest ones
 
 
 def leaf_stats(files: list[Path]) -> LeafStats:
     """The histograms and token totals of the leaf made of ``files`` (computed once per version)."""
     key = tuple((str(f), f.stat().st_mtime, f.stat().st_size) for f in files)
     if key not in _CACHE:
+        if len(_CACHE) >= CACHED_LEAVES:
+            del _CACHE[next(iter(_CACHE))]  # the oldest entry (dicts keep insertion order)
         _CACHE[key] = _compute(files)
     return _CACHE[key]
 
