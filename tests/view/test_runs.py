@@ -11,6 +11,8 @@ from filelock import FileLock
 from synthgen.errors import CacheError
 from synthgen.runner.journal import Journal
 from synthgen.view import runs
+from synthgen.view.pages import environment, run_context
+from synthgen.view.prices import PriceTable
 from synthgen.yaml_io import load_yaml
 
 
@@ -77,3 +79,11 @@ def test_pipeline_dirs_lists_pipeline_folders_only(cache: Path, pdir: Path) -> N
 def test_a_folder_outside_the_pipelines_is_refused(cache: Path, name: str, signature: str) -> None:
     with pytest.raises(CacheError, match=f"no pipeline folder {name}/{signature} in .*: pick one from the start page"):
         runs.pipeline_dir(cache, name, signature)
+
+
+def test_a_damaged_pipeline_yaml_shows_the_folder_without_steps(folder: Path) -> None:
+    (folder / "pipeline.yaml").write_text("pipeline: [unclosed")
+    run = runs.read_run(folder)
+    assert run.steps == {} and run.status == runs.FAILED_ROWS
+    html = environment().get_template("run.html").render(**run_context(run, PriceTable({}), {}), explain_heading="")
+    assert "finished with failed rows" in html

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from synthgen.errors import CacheError
 from synthgen.runner.journal import Journal
 from synthgen.store import SHARED_DIRS
@@ -85,16 +87,16 @@ def pipeline_dir(root: Path, name: str, signature: str) -> Path:
     Raises:
         CacheError: no such pipeline folder (or a name that would leave the cache root).
     """
-    bad = {name, signature} & {"", ".", ".."} or name in SHARED_DIRS or "/" in name + signature
+    plain = all(part not in ("", ".", "..") and "/" not in part for part in (name, signature))
     pdir = root / name / signature
-    if bad or not (pdir / "pipeline.yaml").is_file():
+    if not plain or name in SHARED_DIRS or not (pdir / "pipeline.yaml").is_file():
         raise CacheError(f"no pipeline folder {name}/{signature} in {root}: pick one from the start page")
     return pdir
 
 
 def read_run(pdir: Path) -> RunView:
     """The status, times and per-step counts of the folder's last run (live counts while it runs)."""
-    spec = load_yaml((pdir / "pipeline.yaml").read_text()) or {}
+    spec = read_spec(pdir / "pipeline.yaml")
     journal = Journal(pdir)
     state = journal.read()
     running = is_running(pdir)
@@ -108,6 +110,24 @@ def read_run(pdir: Path) -> RunView:
     ended = state.get("updated_at") if not running and state else None
     return RunView(pdir.parent.name, pdir.name, pdir, status, steps, edges, leaves, started,
                    ended if ended is None or ended >= started else None)
+
+
+_SPECS: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
+
+
+def read_spec(path: Path) -> dict[str, Any]:
+    """The parsed ``pipeline.yaml`` (``{}`` when it is damaged), parsed again only when it changes: a
+    live page asks every second, and the file holds inline datasets."""
+    stat = path.stat()
+    version = (stat.st_mtime_ns, stat.st_size)
+    cached = _SPECS.get(path)
+    if cached is None or cached[0] != version:
+        try:
+            spec = load_yaml(path.read_text())
+        except (yaml.YAMLError, UnicodeDecodeError):
+            spec = None
+        _SPECS[path] = (version, spec if isinstance(spec, dict) else {})
+    return _SPECS[path][1]
 
 
 def _status(state: dict[str, Any], running: bool, journal: Journal) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ class ViewApp:
 
     async def rows(self, request: web.Request) -> web.Response:
         pdir, query = self._pdir(request), request.query
-        offset = max(0, int(query.get("offset", "0"))) if query.get("offset", "0").isdigit() else 0
+        offset = int(query["offset"]) if query.get("offset", "").isdigit() else 0  # a bad one: the first page
         context = await asyncio.to_thread(lambda: pages.rows_context(
             read_run(pdir), request.match_info["leaf"], offset, query.get("q", "").strip(), query.get("failed") == "1"))
         return self._html("rows.html", context)
@@ -83,14 +84,8 @@ async def _errors_as_pages(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except CacheError as exc:
-        return web.Response(status=404, text=f"<!doctype html><title>not found</title><p>{_escape(str(exc))}</p>"
+        return web.Response(status=404, text=f"<!doctype html><title>not found</title><p>{escape(str(exc))}</p>"
                             '<p><a href="/">all pipelines</a></p>', content_type="text/html")
-
-
-def _escape(text: str) -> str:
-    from html import escape
-
-    return escape(text)
 
 
 class ViewServer:
