@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tests.view.cache_maker import LIVE_ROWS
+
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 
 
@@ -134,11 +136,14 @@ def check_failed_rows(page: Any) -> None:
     assert all("HTTP 500" in rows.nth(i).locator(".error").first.inner_text() for i in range(rows.count()))
 
 
-def watch_live(page: Any, run_url: str, shots: Shots) -> None:
-    """Open the page of a running pipeline and see its counts grow, its progress chart drawn, and the
-    page switch to the finished run (data and charts) when the run ends."""
-    page.goto(run_url)
-    assert page.inner_text("#status") == "running", "the page opened after the run ended"
+def watch_live(page: Any, base_url: str, shots: Shots) -> None:
+    """From the start page, open the page of the running pipeline and see its counts grow, its progress
+    chart drawn, and the page switch to the finished run (data and charts) when the run ends."""
+    page.goto(base_url)
+    assert page.inner_text("table.pipelines .status") == "running", "the start page opened after the run ended"
+    page.click("a.pipeline:text('judged')")
+    page.wait_for_selector("svg.dag")
+    assert page.inner_text("#status") == "running", "the run ended before its page opened"
     first = rows_of(page, "judge")
     page.wait_for_function(f"Number(document.querySelector('tr[data-step=judge] [data-field=rows]')"
                            f".textContent.replace(/,/g, '')) > {first}", timeout=120_000)
@@ -147,7 +152,7 @@ def watch_live(page: Any, run_url: str, shots: Shots) -> None:
     shots.take(page, "view-running")
     page.wait_for_function("document.getElementById('status').textContent !== 'running'", timeout=180_000)
     page.wait_for_selector("svg.chart.ratings", timeout=30_000)  # reloaded: the data is there
-    assert rows_of(page, "judge") == 24
+    assert rows_of(page, "judge") == LIVE_ROWS
 
 
 def rows_of(page: Any, step: str) -> int:

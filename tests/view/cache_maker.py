@@ -20,6 +20,7 @@ from synthgen.testing.replies import shaped_reply
 from synthgen.testing.servers.openai import OpenAITestServer
 
 PIPELINE = "judged"
+LIVE_ROWS = 40  # the live run: at two requests of 0.25 s at a time, long enough to watch
 ROOT = Path(__file__).parents[2]
 POISONED = {3, 11}
 
@@ -70,7 +71,7 @@ def make_cache(cache: Path, rows: int = 20) -> Path:
 
 
 @contextmanager
-def background_run(cache: Path, rows: int = 24) -> Iterator[Path]:
+def background_run(cache: Path, rows: int = LIVE_ROWS) -> Iterator[Path]:
     """A run in another process against a slow server (two requests at a time): yields its pipeline
     folder once the run holds it, and checks, at the end, that the run succeeded."""
     server = start_server(latency=0.25)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from synthgen.view.command import start
 from tests.view.browser import Shots, chromium_page, tour, watch_live, why_no_browser
-from tests.view.cache_maker import PIPELINE, background_run, make_cache
+from tests.view.cache_maker import background_run, make_cache
 
 
 def main(out: str = "docs") -> None:
@@ -26,11 +26,11 @@ def main(out: str = "docs") -> None:
                 tour(page, viewer.url, shots)
         finally:
             viewer.stop()
-    with tempfile.TemporaryDirectory() as tmp, background_run(Path(tmp)) as folder:
+    with tempfile.TemporaryDirectory() as tmp, background_run(Path(tmp)):
         viewer = start(Path(tmp), "127.0.0.1", 0)
         try:
             with chromium_page() as page:
-                watch_live(page, f"{viewer.url}/run/{PIPELINE}/{folder.name}", shots)
+                watch_live(page, viewer.url, shots)
         finally:
             viewer.stop()
     print("\n".join(str(p) for p in shots.taken))

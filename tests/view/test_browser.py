@@ -10,7 +10,7 @@ import pytest
 from synthgen.view.command import start
 from synthgen.view.server import ViewServer
 from tests.view.browser import Shots, chromium_page, screenshots_on_failure, tour, watch_live, why_no_browser
-from tests.view.cache_maker import PIPELINE, background_run
+from tests.view.cache_maker import background_run
 
 pytestmark = pytest.mark.skipif(why_no_browser() is not None, reason=why_no_browser() or "")
 
@@ -24,11 +24,11 @@ def test_a_user_follows_a_pipeline_to_its_rows_failed_rows_and_rating_chart(
 
 def test_the_page_of_a_running_pipeline_shows_its_row_count_grow(tmp_path: Path) -> None:
     shots = Shots(tmp_path / "screenshots")
-    with background_run(tmp_path) as folder:
+    with background_run(tmp_path):
         viewer = start(tmp_path, "127.0.0.1", 0)
         try:
             with chromium_page() as page, screenshots_on_failure(page, shots):
-                watch_live(page, f"{viewer.url}/run/{PIPELINE}/{folder.name}", shots)
+                watch_live(page, viewer.url, shots)
         finally:
             viewer.stop()
 

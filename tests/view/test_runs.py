@@ -87,3 +87,13 @@ def test_a_damaged_pipeline_yaml_shows_the_folder_without_steps(folder: Path) ->
     assert run.steps == {} and run.status == runs.FAILED_ROWS
     html = environment().get_template("run.html").render(**run_context(run, PriceTable({}), {}), explain_heading="")
     assert "finished with failed rows" in html
+
+
+def test_without_proc_locks_a_folder_with_release_logs_and_no_finish_counts_as_running(
+        folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runs, "PROC_LOCKS", tmp_path / "no-such-file")
+    assert not runs.is_running(folder), "a finished run's folder"
+    journal = Journal(folder, fingerprints={"load": "f" * 64})
+    journal.mark_unfinished()
+    journal.log_output("load", "a" * 64, 5)
+    assert runs.is_running(folder)

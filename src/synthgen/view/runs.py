@@ -23,6 +23,7 @@ from synthgen.yaml_io import load_yaml
 
 RUNNING, FINISHED, FAILED_ROWS = "running", "finished", "finished with failed rows"
 PENDING, INTERRUPTED, NOT_RUN = "pending offline batch", "interrupted", "not run yet"
+PROC_LOCKS = Path("/proc/locks")  # Linux lists every lock held on the machine here
 
 
 @dataclass
@@ -197,13 +198,11 @@ def is_running(pdir: Path) -> bool:
     lock = pdir / ".lock"
     if not lock.exists():
         return False
-    locks = Path("/proc/locks")
-    if not locks.exists():
-        state = Journal(pdir).read()
-        return _logs(pdir) and not state.get("finished")
+    if not PROC_LOCKS.exists():
+        return _logs(pdir) and not Journal(pdir).read().get("finished")
     st = os.stat(lock)
     key = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
-    return any(key in line.split() for line in locks.read_text().splitlines())
+    return any(key in line.split() for line in PROC_LOCKS.read_text().splitlines())
 
 
 def history(pdir: Path) -> list[dict[str, Any]]:

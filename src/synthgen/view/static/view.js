@@ -89,4 +89,8 @@ async function poll(section) {
 document.addEventListener("DOMContentLoaded", () => {
   const section = document.getElementById("run");
   if (section && section.dataset.status === "running") setTimeout(() => poll(section), POLL_MS);
+  // The start page follows its running pipelines by reloading until none is running.
+  if (document.querySelector('table.pipelines .status[data-status="running"]')) {
+    setTimeout(() => window.location.reload(), 3 * POLL_MS);
+  }
 });
