@@ -104,13 +104,19 @@ def read_run(pdir: Path) -> RunView:
     status = _status(state, running, journal)
     # While a run goes, the saved summary is the previous run's: count only what this one released.
     steps = _steps(spec, {} if running else state, pdir if running or status == INTERRUPTED else None)
-    edges = [(c["from"], to) for c in spec.get("pipeline", {}).get("connections", [])
-             for to in (c["to"] if isinstance(c["to"], list) else [c["to"]])]
+    edges = _edges(spec)
     leaves = [n for n in steps if not any(a == n for a, _ in edges)]
     started = (pdir / "pipeline.yaml").stat().st_mtime  # written when each run starts
     ended = state.get("updated_at") if not running and state else None
     return RunView(pdir.parent.name, pdir.name, pdir, status, steps, edges, leaves, started,
                    ended if ended is None or ended >= started else None)
+
+
+def _edges(spec: dict[str, Any]) -> list[tuple[str, str]]:
+    """The connections of ``pipeline.yaml`` (what ``Pipeline.dump`` writes of ``pipeline.edges``, the
+    graph ``synthgen pipeline draw`` draws), one pair per arrow."""
+    return [(c["from"], to) for c in spec.get("pipeline", {}).get("connections", [])
+            for to in (c["to"] if isinstance(c["to"], list) else [c["to"]])]
 
 
 _SPECS: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
