@@ -84,7 +84,10 @@ def tour(page: Any, base_url: str, shots: Shots) -> None:
     start page -> pipeline -> its leaf's rows -> failed rows only -> a search."""
     page.goto(base_url)
     assert "judged" in page.inner_text("table.pipelines")
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": 320})  # one line: no empty page around it
     shots.take(page, "view-pipelines")
+    page.set_viewport_size(size)
     page.click("a.pipeline:text('judged')")
     page.wait_for_selector("svg.dag")
     check_run_page(page)
