@@ -28,7 +28,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks plugins
 	$(BIN)/mypy
 
+# The viewer's browser tests drive the system's Chromium: install it where apt can (they are skipped,
+# with the reason, where it cannot be had).
+CHROMIUM_OR_SKIP := command -v chromium >/dev/null 2>&1 || apt-get install -y -q chromium >/dev/null 2>&1 \
+	|| (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1) \
+	|| echo "chromium could not be installed: the browser tests of synthgen view will be skipped"
+
 test: $(STAMP) lint
+	@$(CHROMIUM_OR_SKIP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 from collections.abc import Callable, Sequence
 
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     plugins.set_defaults(handler=_plugins)
     _add_cache_parser(sub)
     _add_batch_parser(sub)
+    _add_view_parser(sub)
     return parser
 
 
@@ -79,6 +81,28 @@ def _add_batch_parser(sub: argparse._SubParsersAction) -> None:
         action.add_argument("target", help="a pipeline name or the pipeline.yaml in its cache folder")
         action.add_argument("--cache-dir", default=None, help="cache root (default: $SYNTHGEN_CACHE_DIR)")
         action.set_defaults(handler=_batch_handler(name))
+
+
+def _add_view_parser(sub: argparse._SubParsersAction) -> None:
+    view = sub.add_parser("view", help="a local web page over the cache: runs, rows, charts, costs")
+    view.add_argument("--cache-dir", default=None, help="cache root (default: $SYNTHGEN_CACHE_DIR)")
+    view.add_argument("--host", default="127.0.0.1",
+                      help="address to bind (default 127.0.0.1: this machine only; another address shares the data)")
+    view.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    view.add_argument("--open", action="store_true", help="open the page in the default browser")
+    view.add_argument("--prices", default=None, metavar="FILE",
+                      help="a YAML price table whose entries extend conf/prices.yaml")
+    view.set_defaults(handler=_view)
+
+
+def _view(args: argparse.Namespace) -> int:
+    if importlib.util.find_spec("aiohttp") is None:
+        from synthgen.errors import MissingDependencyError
+
+        raise MissingDependencyError("aiohttp", "view", "view")
+    from synthgen.view.command import serve
+
+    return serve(args.cache_dir, args.host, args.port, args.open, args.prices)
 
 
 def _batch_handler(action: str) -> Handler:
