@@ -14,6 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from synthgen.runner.worker_process import ENTRY as WORKER_ENTRY
+
 from .pipelines import chain
 
 SCRIPT = str(Path(__file__).with_name("pipelines.py"))
@@ -46,7 +48,7 @@ def orphan_workers(since: float) -> list[psutil.Process]:
     found = []
     for p in psutil.process_iter(["ppid", "cmdline", "create_time"]):
         cmdline = " ".join(p.info["cmdline"] or [])
-        if p.info["ppid"] == 1 and "spawn_main" in cmdline and p.info["create_time"] >= since - 1:
+        if p.info["ppid"] == 1 and WORKER_ENTRY in cmdline and p.info["create_time"] >= since - 1:
             found.append(p)
     return found
 

@@ -1,0 +1,109 @@
+"""Replicas start from synthgen's entry point with their step sent by value: the README's first example
+runs the same from a guarded script, an unguarded one, ``python -c``, ``python -m`` and a Jupyter
+notebook, its ``@step`` (and the helper it calls) defined in ``__main__`` or a cell."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from synthgen.testing.servers.openai import OpenAITestServer
+
+HEADER = '''\
+from synthgen import Pipeline, step, StepInput
+from synthgen.steps import LoadDataFromDicts, KeepColumns
+from synthgen.tasks import TextGeneration
+from synthgen.llms import OpenAILLM
+
+print("SCRIPT BODY RAN")
+
+def measure(text):
+    return len(text or "")
+
+@step(inputs=["generation"], outputs=["length"])
+def Length(inputs: StepInput):
+    yield [{**row, "length": measure(row["generation"])} for row in inputs]
+'''
+
+# The README's example, with replicas so that more than one worker would re-run an unguarded script.
+BODY = '''\
+with Pipeline(name="my-pipeline") as pipeline:
+    load = LoadDataFromDicts(data=[{"instruction": f"Write a haiku about caching, take {i}."} for i in range(6)])
+    generate = TextGeneration(llm=OpenAILLM(model="test-model"), input_batch_size=2)
+    load >> generate >> Length(input_batch_size=2, resources={"replicas": 2}) >> KeepColumns(columns=["instruction", "generation", "length"])
+
+distiset = pipeline.run(parameters={generate.name: {"llm": {"generation_kwargs": {"temperature": 0.7}}}})
+distiset.save_to_disk("my-dataset")
+rows = distiset["default"]["train"].to_list()
+print("LENGTHS OK", len(rows), all(r["length"] == len(r["generation"]) > 0 for r in rows))
+'''
+
+UNGUARDED = HEADER + "\n" + BODY
+GUARDED = HEADER + '\nif __name__ == "__main__":\n' + textwrap.indent(BODY, "    ")
+
+
+@pytest.fixture
+def server() -> Iterator[OpenAITestServer]:
+    srv = OpenAITestServer(model="test-model")
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def user_env(tmp_path: Path, srv: OpenAITestServer) -> dict[str, str]:
+    return {**os.environ, "OPENAI_BASE_URL": srv.base_url, "OPENAI_API_KEY": "test-key",
+            "SYNTHGEN_CACHE_DIR": str(tmp_path / "cache"), "SYNTHGEN_LOG_LEVEL": "WARNING"}
+
+
+def run_user(args: list[str], tmp_path: Path, srv: OpenAITestServer) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], cwd=tmp_path, env=user_env(tmp_path, srv), text=True,
+                          capture_output=True, timeout=240, check=False)
+
+
+def assert_ran_once(proc: subprocess.CompletedProcess[str], tmp_path: Path, srv: OpenAITestServer) -> None:
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("SCRIPT BODY RAN") == 1, "a worker ran the user's script again"
+    assert "LENGTHS OK 6 True" in proc.stdout
+    assert srv.counters.requests == 6, "each prompt was sent once"
+    assert (tmp_path / "my-dataset").is_dir()
+
+
+@pytest.mark.parametrize("source", [UNGUARDED, GUARDED], ids=["unguarded", "guarded"])
+def test_readme_example_runs_as_a_script(tmp_path: Path, server: OpenAITestServer, source: str) -> None:
+    (tmp_path / "example.py").write_text(source)
+    assert_ran_once(run_user(["example.py"], tmp_path, server), tmp_path, server)
+
+
+def test_readme_example_runs_from_python_c(tmp_path: Path, server: OpenAITestServer) -> None:
+    assert_ran_once(run_user(["-c", UNGUARDED], tmp_path, server), tmp_path, server)
+
+
+def test_readme_example_runs_from_python_m(tmp_path: Path, server: OpenAITestServer) -> None:
+    package = tmp_path / "myproject"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "generate.py").write_text(UNGUARDED)
+    assert_ran_once(run_user(["-m", "myproject.generate"], tmp_path, server), tmp_path, server)
+
+
+def test_readme_example_runs_in_a_notebook(tmp_path: Path, server: OpenAITestServer) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    setup = "\n".join(f"os.environ[{k!r}] = {v!r}" for k, v in user_env(tmp_path, server).items()
+                      if k.startswith(("OPENAI_", "SYNTHGEN_")))
+    cells = [f"import os\n{setup}\nos.chdir({str(tmp_path)!r})", HEADER, BODY]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(notebook, timeout=240, kernel_name="python3").execute()  # a failing cell raises
+    printed = "".join(out.get("text", "") for cell in notebook.cells for out in cell.get("outputs", []))
+    assert "LENGTHS OK 6 True" in printed
+    assert printed.count("SCRIPT BODY RAN") == 1
+    assert server.counters.requests == 6
