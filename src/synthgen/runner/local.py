@@ -152,13 +152,30 @@ def dump_step(step: _Step) -> bytes:
     """The step by value, with the functions and classes it uses from ``__main__`` or a notebook.
 
     Raises:
-        StepError: something in the step cannot be pickled.
+        StepError: something in the step, or in another step of its pipeline (a step travels with its
+            pipeline), cannot be pickled.
     """
     import cloudpickle
 
     try:
         return cloudpickle.dumps(step, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:
-        raise StepError(str(step.name), f"it cannot be sent to its worker process ({type(exc).__name__}: {exc}); "
-                                        "create live objects (clients, locks, open files) in load(), "
-                                        "not in the step's fields") from exc
+        culprit, error = _first_unpicklable(step, exc)
+        raise StepError(culprit, f"it cannot be sent to its worker process ({type(error).__name__}: {error}); "
+                                 "create live objects (clients, locks, open files) in load(), "
+                                 "not in the step's fields or attributes") from error
+
+
+def _first_unpicklable(step: _Step, error: Exception) -> tuple[str, Exception]:
+    """The step of ``step``'s pipeline that cannot be pickled on its own, and why."""
+    import cloudpickle
+
+    steps = list(step.pipeline.steps.values()) if step.pipeline is not None else []
+    for candidate in steps:
+        alone = candidate.model_copy()
+        alone._pipeline = None  # the copy only: the step itself keeps its pipeline
+        try:
+            cloudpickle.dumps(alone)
+        except Exception as exc:
+            return str(candidate.name), exc
+    return str(step.name), error
