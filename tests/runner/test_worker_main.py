@@ -94,6 +94,17 @@ def test_readme_example_runs_from_python_m(tmp_path: Path, server: OpenAITestSer
     assert_ran_once(run_user(["-m", "myproject.generate"], tmp_path, server), tmp_path, server)
 
 
+@pytest.mark.ray
+@pytest.mark.timeout(300)
+def test_readme_example_runs_unguarded_on_ray(tmp_path: Path, server: OpenAITestServer) -> None:
+    """Ray actors receive the step by value too (Ray pickles with cloudpickle)."""
+    pytest.importorskip("ray", reason="ray is not installed: pip install 'synthgen[ray]'")
+    on_ray = UNGUARDED.replace('"temperature": 0.7}}}}', '"temperature": 0.7}}}}, runner="ray", runner_options={"num_cpus": 2}')
+    assert on_ray != UNGUARDED
+    (tmp_path / "example.py").write_text(on_ray)
+    assert_ran_once(run_user(["example.py"], tmp_path, server), tmp_path, server)
+
+
 def test_readme_example_runs_in_a_notebook(tmp_path: Path, server: OpenAITestServer) -> None:
     import nbformat
     from nbclient import NotebookClient
