@@ -1,6 +1,6 @@
 """The local executor: replicas start the same whatever the driver's own parent is (a joblib/loky worker,
-a forked or forkserver process, a daemonic multiprocessing.Pool worker), and a run leaves nothing
-behind — no process (no resource tracker either), no semaphore — after success, failure or Ctrl+C."""
+a forked or forkserver process, a submitit job, a daemonic multiprocessing.Pool worker), and a run leaves
+nothing behind — no process (no resource tracker either), no semaphore — after success, failure or Ctrl+C."""
 
 from __future__ import annotations
 
@@ -66,6 +66,16 @@ def test_pipeline_runs_inside_a_forked_or_forkserver_process(tmp_path: Path, met
     proc.join(180)
     assert proc.exitcode == 0
     assert json.loads(out.read_text()) == EXPECTED
+
+
+def test_pipeline_runs_inside_a_submitit_job(tmp_path: Path) -> None:
+    """A submitit job (local here, as on Slurm) runs the driver as ``python -m submitit.core._submit``."""
+    import submitit
+
+    executor = submitit.LocalExecutor(folder=str(tmp_path / "jobs"))
+    executor.update_parameters(timeout_min=5)
+    job = executor.submit(outputs, str(tmp_path / "cache"))
+    assert job.result() == EXPECTED
 
 
 def test_pipeline_runs_inside_a_daemonic_pool_worker(tmp_path: Path) -> None:
