@@ -4,6 +4,7 @@ notebook, its ``@step`` (and the helper it calls) defined in ``__main__`` or a c
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -13,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from synthgen import Pipeline
+from synthgen.errors import StepError
 from synthgen.testing.servers.openai import OpenAITestServer
+from synthgen.testing.steps import GenerateNumbers
 
 HEADER = '''\
 from synthgen import Pipeline, step, StepInput
@@ -118,3 +122,36 @@ def test_readme_example_runs_in_a_notebook(tmp_path: Path, server: OpenAITestSer
     assert "LENGTHS OK 6 True" in printed
     assert printed.count("SCRIPT BODY RAN") == 1
     assert server.counters.requests == 6
+
+
+GHOST_STEP = '''
+from synthgen.steps.base import Step
+
+
+class Ghost(Step):
+    @property
+    def inputs(self):
+        return ["n"]
+
+    def process(self, *inputs):
+        yield inputs[0]
+'''
+
+
+def test_a_step_module_the_worker_cannot_import_is_one_clear_error(tmp_path: Path) -> None:
+    """A module loaded by hand from outside ``sys.path`` is imported by reference, and a worker (which has
+    the driver's ``sys.path``) cannot find it: the run says so instead of a replica dying."""
+    (tmp_path / "ghost_steps.py").write_text(GHOST_STEP)
+    spec = importlib.util.spec_from_file_location("ghost_steps", tmp_path / "ghost_steps.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["ghost_steps"] = module
+    try:
+        spec.loader.exec_module(module)
+        with Pipeline(name="ghost", cache_dir=tmp_path / "cache") as p:
+            GenerateNumbers(count=10, batch_size=10) >> module.Ghost(name="ghost")
+        with pytest.raises(StepError, match=r"failed: its worker process could not rebuild the step "
+                                            r"\(ModuleNotFoundError: No module named 'ghost_steps'\); the modules"):
+            p.run()
+    finally:
+        del sys.modules["ghost_steps"]

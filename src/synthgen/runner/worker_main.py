@@ -121,13 +121,17 @@ def main(argv: list[str]) -> None:
 
 def _load_step(init: dict[str, Any], outbox: ResultOutbox) -> Any:
     """The step sent by value, or None after reporting why it could not be rebuilt here."""
+    from synthgen.errors import StepError
     from synthgen.runner.tasks import BatchTask
     from synthgen.runner.worker import failed
 
     try:
         return pickle.loads(init["step"])  # cloudpickle's output needs only pickle (and cloudpickle) to load
-    except BaseException as exc:
-        outbox.put(failed(BatchTask(init["step_name"], -1, ""), exc))
+    except Exception as exc:
+        error = StepError(init["step_name"], f"its worker process could not rebuild the step ({type(exc).__name__}: "
+                                             f"{exc}); the modules it uses must be importable from the driver's "
+                                             "sys.path, or defined in the script or notebook itself")
+        outbox.put(failed(BatchTask(init["step_name"], -1, ""), error))
         return None
 
 

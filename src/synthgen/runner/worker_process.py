@@ -12,8 +12,6 @@ import threading
 from multiprocessing.connection import Connection, Pipe, wait
 from pathlib import Path
 
-import synthgen
-
 ENTRY = "synthgen.runner.worker_main"
 
 
@@ -90,7 +88,7 @@ def child_env(gpu_ids: list[str] | None) -> dict[str, str]:
     env = dict(os.environ)
     if gpu_ids is not None:
         env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in gpu_ids)
-    root = str(Path(synthgen.__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])  # the folder holding the synthgen package
     if root not in _site_dirs():  # a site folder is on the child's path already, after the stdlib
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     return env
