@@ -167,15 +167,17 @@ def dump_step(step: _Step) -> bytes:
 
 
 def _first_unpicklable(step: _Step, error: Exception) -> tuple[str, Exception]:
-    """The step of ``step``'s pipeline that cannot be pickled on its own, and why."""
+    """The step of ``step``'s pipeline that cannot be pickled on its own (its pipeline left out), and why."""
+    import io
+
     import cloudpickle
 
-    steps = list(step.pipeline.steps.values()) if step.pipeline is not None else []
-    for candidate in steps:
-        alone = candidate.model_copy()
-        alone._pipeline = None  # the copy only: the step itself keeps its pipeline
+    pipeline = step.pipeline
+    for candidate in pipeline.steps.values() if pipeline is not None else ():
+        pickler = cloudpickle.Pickler(io.BytesIO())
+        pickler.persistent_id = lambda obj: "pipeline" if obj is pipeline else None  # type: ignore[method-assign]
         try:
-            cloudpickle.dumps(alone)
+            pickler.dump(candidate)
         except Exception as exc:
             return str(candidate.name), exc
     return str(step.name), error
