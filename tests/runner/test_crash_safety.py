@@ -24,7 +24,9 @@ COUNT, DELAY = 300, 0.08
 
 
 def start(cache: Path, counts: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": ROOT, "SYNTHGEN_LOG_LEVEL": "WARNING"}
+    # ROOT for `tests.runner.pipelines`, then the caller's path: the synthgen under test, not another one
+    path = os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "PYTHONPATH": path, "SYNTHGEN_LOG_LEVEL": "WARNING"}
     return subprocess.Popen([sys.executable, "-m", "tests.runner.pipelines", str(cache), str(COUNT), str(DELAY),
                              str(counts)], cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
@@ -90,7 +92,9 @@ def test_ctrl_c_finishes_in_flight_batches_and_resumes(tmp_path: Path) -> None:
     cache, counts = tmp_path / "cache", tmp_path / "counts"
     counts.mkdir()
     proc = start(cache, counts)
-    time.sleep(3.0)
+    deadline = time.monotonic() + 60  # mid-run: once `a` has written a batch (a fixed sleep fails under load)
+    while not (counts / "a").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
     workers = descendants(proc)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
