@@ -124,6 +124,36 @@ def test_readme_example_runs_in_a_notebook(tmp_path: Path, server: OpenAITestSer
     assert server.counters.requests == 6
 
 
+RAISES = '''
+from synthgen import Pipeline, step, StepInput
+from synthgen.errors import StepError
+from synthgen.testing.steps import GenerateNumbers
+
+class TooBig(Exception):
+    pass
+
+@step(inputs=["n"], outputs=["n"])
+def Check(inputs: StepInput):
+    for row in inputs:
+        if row["n"] > 5:
+            raise TooBig(f"n={row['n']} is too big")
+    yield inputs
+
+with Pipeline(name="raises") as pipeline:
+    GenerateNumbers(count=10, batch_size=10) >> Check(name="check")
+try:
+    pipeline.run()
+except StepError as err:
+    print("CAUGHT", err, "|", isinstance(err.__cause__, TooBig))
+'''
+
+
+def test_an_error_class_from_the_script_reaches_the_driver_as_that_class(tmp_path: Path,
+                                                                          server: OpenAITestServer) -> None:
+    proc = run_user(["-c", RAISES], tmp_path, server)
+    assert "CAUGHT step 'check' failed: TooBig: n=6 is too big | True" in proc.stdout, proc.stderr[-3000:]
+
+
 GHOST_STEP = '''
 from synthgen.steps.base import Step
 

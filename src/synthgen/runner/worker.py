@@ -101,8 +101,12 @@ def _fire(hook_name: str, **kwargs: Any) -> None:
 
 def failed(task: BatchTask, exc: BaseException) -> BatchFailed:
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    import cloudpickle
+
     try:
-        pickle.loads(pickle.dumps(exc))  # the main process must be able to rebuild it, too
+        # The main process must be able to rebuild it, too; by value, as the step came (an exception
+        # class defined in the user's script or notebook comes back as the class the user can catch).
+        pickle.loads(cloudpickle.dumps(exc))
         error: BaseException | None = exc
     except Exception:  # an unpicklable exception still reaches the user as its traceback
         error = None

@@ -36,8 +36,11 @@ class ResultOutbox:
         self._lock = threading.Lock()
 
     def put(self, message: Any) -> None:
-        """Send one result (a BatchDone, BatchFailed or ReplicaEvent)."""
-        self._send(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+        """Send one result (a BatchDone, BatchFailed or ReplicaEvent); by value, as the step came, so an
+        error whose class the user's script defined reaches the driver as that class."""
+        import cloudpickle
+
+        self._send(cloudpickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
 
     def announce_free(self) -> None:
         """Tell the parent one more thread can take a task."""
