@@ -154,6 +154,36 @@ def test_an_error_class_from_the_script_reaches_the_driver_as_that_class(tmp_pat
     assert "CAUGHT step 'check' failed: TooBig: n=6 is too big | True" in proc.stdout, proc.stderr[-3000:]
 
 
+GLOBAL_LOCK = '''
+import threading
+from synthgen import Pipeline, step, StepInput
+from synthgen.errors import StepError
+from synthgen.testing.steps import GenerateNumbers
+
+LOCK = threading.Lock()
+
+@step(inputs=["n"], outputs=["n"])
+def Locked(inputs: StepInput):
+    with LOCK:
+        yield inputs
+
+with Pipeline(name="locked") as pipeline:
+    GenerateNumbers(count=10, batch_size=10) >> Locked(name="locked")
+try:
+    pipeline.run()
+except StepError as err:
+    print("CAUGHT", err)
+'''
+
+
+def test_a_live_global_the_step_uses_is_one_clear_error(tmp_path: Path, server: OpenAITestServer) -> None:
+    """A script's step takes the globals it names along: a lock (a client, an open file) cannot travel."""
+    proc = run_user(["-c", GLOBAL_LOCK], tmp_path, server)
+    assert ("CAUGHT step 'locked' failed: it cannot be sent to its worker process (TypeError: cannot pickle "
+            "'_thread.lock' object); create live objects (clients, locks, open files) in load(), not in its "
+            "fields, its attributes or the globals its code uses") in proc.stdout, proc.stderr[-3000:]
+
+
 GHOST_STEP = '''
 from synthgen.steps.base import Step
 

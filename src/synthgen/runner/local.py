@@ -163,7 +163,7 @@ def dump_step(step: _Step) -> bytes:
         culprit, error = _first_unpicklable(step, exc)
         raise StepError(culprit, f"it cannot be sent to its worker process ({type(error).__name__}: {error}); "
                                  "create live objects (clients, locks, open files) in load(), "
-                                 "not in the step's fields or attributes") from error
+                                 "not in its fields, its attributes or the globals its code uses") from error
 
 
 def _first_unpicklable(step: _Step, error: Exception) -> tuple[str, Exception]:
