@@ -47,7 +47,9 @@ class Apply(Step):
     fn: str = "f1"
 
     def process(self, *inputs: StepInput) -> StepOutput:
-        fn = globals()[self.fn]
+        # Named through FUNCTIONS, not globals(): run as a script, this class reaches the workers by value
+        # with the globals its code names, and globals() there holds only those.
+        fn = FUNCTIONS[self.fn]
         yield [fn(r) for r in inputs[0]]
 
 
@@ -62,6 +64,9 @@ def slow(row: dict, loops: int = 300) -> dict:
 def slower(row: dict) -> dict:
     """About 100 µs a row: work that dominates a run's fixed start-up (the kill-and-resume benchmark)."""
     return slow(row, loops=1_500)
+
+
+FUNCTIONS = {f.__name__: f for f in (f1, f2, f3, slow, slower)}
 
 
 def plain_loop(n: int) -> int:

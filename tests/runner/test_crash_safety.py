@@ -14,6 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from synthgen.runner.worker_process import ENTRY as WORKER_ENTRY
+
 from .pipelines import chain
 
 SCRIPT = str(Path(__file__).with_name("pipelines.py"))
@@ -22,7 +24,9 @@ COUNT, DELAY = 300, 0.08
 
 
 def start(cache: Path, counts: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": ROOT, "SYNTHGEN_LOG_LEVEL": "WARNING"}
+    # ROOT for `tests.runner.pipelines`, then the caller's path: the synthgen under test, not another one
+    path = os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "PYTHONPATH": path, "SYNTHGEN_LOG_LEVEL": "WARNING"}
     return subprocess.Popen([sys.executable, "-m", "tests.runner.pipelines", str(cache), str(COUNT), str(DELAY),
                              str(counts)], cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
@@ -46,7 +50,7 @@ def orphan_workers(since: float) -> list[psutil.Process]:
     found = []
     for p in psutil.process_iter(["ppid", "cmdline", "create_time"]):
         cmdline = " ".join(p.info["cmdline"] or [])
-        if p.info["ppid"] == 1 and "spawn_main" in cmdline and p.info["create_time"] >= since - 1:
+        if p.info["ppid"] == 1 and WORKER_ENTRY in cmdline and p.info["create_time"] >= since - 1:
             found.append(p)
     return found
 
@@ -88,7 +92,9 @@ def test_ctrl_c_finishes_in_flight_batches_and_resumes(tmp_path: Path) -> None:
     cache, counts = tmp_path / "cache", tmp_path / "counts"
     counts.mkdir()
     proc = start(cache, counts)
-    time.sleep(3.0)
+    deadline = time.monotonic() + 60  # mid-run: once `a` has written a batch (a fixed sleep fails under load)
+    while not (counts / "a").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
     workers = descendants(proc)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)

@@ -9,6 +9,7 @@ import pytest
 
 from synthgen import Pipeline, StepResources
 from synthgen.errors import ConfigError, StepError
+from synthgen.runner.worker_process import ENTRY as WORKER_ENTRY
 from synthgen.testing.steps import AddColumn, FailOn, GenerateNumbers, LifecycleLog, RecordPid, batches_run
 
 from .pipelines import chain
@@ -116,11 +117,11 @@ def test_run_use_cache_false_reruns_everything(tmp_path: Path) -> None:
 
 
 def _children() -> list[psutil.Process]:
-    """Spawned step replicas of this process (not multiprocessing's resource tracker)."""
+    """Step replicas started by this process."""
     out = []
     for child in psutil.Process().children(recursive=True):
         try:
-            if "--multiprocessing-fork" in child.cmdline() and child.status() != psutil.STATUS_ZOMBIE:
+            if WORKER_ENTRY in child.cmdline() and child.status() != psutil.STATUS_ZOMBIE:
                 out.append(child)
         except psutil.NoSuchProcess:
             continue

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import pickle
-import signal
-import threading
-import time
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -120,45 +116,30 @@ def _fire(hook_name: str, **kwargs: Any) -> None:
 
 def failed(task: BatchTask, exc: BaseException) -> BatchFailed:
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    import cloudpickle
+
     try:
-        pickle.loads(pickle.dumps(exc))  # the main process must be able to rebuild it, too
+        # The main process must be able to rebuild it, too; by value, as the step came (an exception
+        # class defined in the user's script or notebook comes back as the class the user can catch).
+        pickle.loads(cloudpickle.dumps(exc))
         error: BaseException | None = exc
     except Exception:  # an unpicklable exception still reaches the user as its traceback
         error = None
     return BatchFailed(task.step, task.seq, error, tb)
 
 
-# ---- process entry point ------------------------------------------------------------------
-def _die_with_parent(parent: int) -> None:
-    """A worker never outlives the run: the kernel kills it with its parent (Linux), and a watchdog
-    thread covers the other platforms.
+# ---- serving a replica (runner.worker_main starts the process) --------------------------------
+def process_main(step: _Step, store_root: str, replica: int, task_q: Any, result_q: Any, log_level: str) -> None:
+    """Load ``step``, serve the tasks of ``task_q`` (``None``: stop) and unload; results go to ``result_q``.
 
-    ``parent`` is the pid the main process gave, not ``os.getppid()`` read here: a parent killed while
-    this worker was still starting has already handed it to init, and must still end it.
+    Args:
+        step: the step this replica runs.
+        store_root: the cache root the replica reads its inputs from and writes its outputs to.
+        replica: this replica's index.
+        task_q: where tasks come from (``get``/``put``, as a queue's).
+        result_q: where results go (``put``).
+        log_level: the run's log level.
     """
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-    if os.getppid() != parent:  # the parent died before the death signal was armed
-        os._exit(1)
-
-    def watch() -> None:
-        while True:
-            if os.getppid() != parent:
-                os._exit(1)
-            time.sleep(0.5)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
-def process_main(step: _Step, store_root: str, replica: int, task_q: Any, result_q: Any, log_level: str,
-                 parent: int) -> None:
-    """Entry point of a spawned worker process (``parent``: the main process's pid)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides how Ctrl+C ends a run
-    _die_with_parent(parent)
     from synthgen.logging import setup_logging
 
     setup_logging(log_level)
