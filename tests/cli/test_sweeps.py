@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from synthgen.distiset import Distiset
 from synthgen.testing.servers.openai import OpenAITestServer
 from tests.cli.conftest import RunCli, server_llm
 
@@ -27,7 +28,8 @@ def test_a_sweep_of_three_jobs_at_once_pays_each_request_once(run_cli: RunCli, s
     done = run_cli("synthgen", "-m", *LAUNCHERS[launcher], "pipeline=text_generation", *server_llm(server),
                    "num_rows=10,20,30", timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    datasets = sorted(tmp_path.glob("multirun/*/*/[0-9]*/distiset/dataset_dict.json"))
+    datasets = sorted(tmp_path.glob("multirun/*/*/[0-9]*/distiset/*/dataset_dict.json"))
     assert len(datasets) == 3, done.stdout[-2000:]
-    assert sorted(done.stdout.count(f"default: {n} rows") for n in (10, 20, 30)) == [1, 1, 1]
+    lengths = sorted(len(Distiset.load_from_disk(d.parents[1])["default"]["train"]) for d in datasets)
+    assert lengths == [10, 20, 30]
     assert server.counters.requests == 30 and server.counters.duplicates == 0
