@@ -13,11 +13,46 @@ import pyarrow.parquet as pq
 from datasets.table import InMemoryTable
 
 from synthgen.errors import ConfigError
+from synthgen.names import check_name
 from synthgen.store import Store
+from synthgen.values import TAGGED_JSON, decode_text, encoded_columns
 from synthgen.yaml_io import dump_yaml, load_yaml
 
 PIPELINE_YAML = "pipeline.yaml"
 CARD = "README.md"
+VALUE_ENCODING = "value_encoding.json"
+"""Beside a saved Distiset: the columns stored as tagged JSON (:mod:`synthgen.values`), per config."""
+
+
+class DecodeValues:
+    """The format transform that gives a dataset's tagged-JSON columns back as the values the steps
+    wrote (ints mixed with text, dicts with different keys, large ints, bytes, ...).
+
+    Args:
+        columns: the tagged-JSON columns.
+    """
+
+    def __init__(self, columns: list[str]) -> None:
+        self.columns = columns
+
+    def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for name in self.columns:
+            if name in batch:
+                batch[name] = [decode_text(name, text) for text in batch[name]]
+        return batch
+
+
+def with_values(dataset: datasets.Dataset, columns: list[str]) -> datasets.Dataset:
+    """``dataset`` reading its tagged-JSON ``columns`` as values (in place; returned for chaining)."""
+    if columns:
+        dataset.set_transform(DecodeValues(columns))
+    return dataset
+
+
+def decoded_columns(dataset: datasets.Dataset) -> list[str]:
+    """The columns :func:`with_values` decodes in ``dataset``."""
+    transform = dataset.format.get("format_kwargs", {}).get("transform")
+    return list(transform.columns) if isinstance(transform, DecodeValues) else []
 
 
 class Distiset(dict):  # type: ignore[type-arg]
@@ -31,10 +66,16 @@ class Distiset(dict):  # type: ignore[type-arg]
     def save_to_disk(self, path: str | Path, storage_options: dict[str, Any] | None = None) -> None:
         """Save every leaf dataset, ``pipeline.yaml`` and the dataset card to a folder or fsspec URL."""
         path = str(path)
+        encoding: dict[str, dict[str, list[str]]] = {}
         for config, dataset_dict in self.items():
-            dataset_dict.save_to_disk(f"{path}/{config}", storage_options=storage_options)
+            check_name("Distiset config", config)
+            # The transform that decodes values is not saved by `datasets`: the list of columns is.
+            encoding[config] = {split: decoded_columns(ds) for split, ds in dataset_dict.items()}
+            dataset_dict.with_format(None).save_to_disk(f"{path}/{config}", storage_options=storage_options)
         fs, root = fsspec.core.url_to_fs(path, **(storage_options or {}))
         fs.makedirs(root, exist_ok=True)
+        with fs.open(f"{root}/{VALUE_ENCODING}", "w") as fh:
+            json.dump({"encoding": TAGGED_JSON.decode(), "columns": encoding}, fh)
         if self.pipeline_yaml is not None:
             with fs.open(f"{root}/{PIPELINE_YAML}", "w") as fh:
                 dump_yaml(self.pipeline_yaml, fh)
@@ -58,6 +99,7 @@ class Distiset(dict):  # type: ignore[type-arg]
                 out[name] = datasets.load_from_disk(f"{str(path).rstrip('/')}/{name}", storage_options=storage_options)
         if not out:
             raise ConfigError(f"no Distiset at '{path}': it has no saved leaf datasets")
+        _decode_saved_values(out, fs, root)
         if fs.exists(f"{root}/{PIPELINE_YAML}"):
             with fs.open(f"{root}/{PIPELINE_YAML}") as fh:
                 out.pipeline_yaml = load_yaml(fh)
@@ -89,6 +131,16 @@ class Distiset(dict):  # type: ignore[type-arg]
         return f"Distiset({{{inner}}})"
 
 
+def _decode_saved_values(distiset: Distiset, fs: Any, root: str) -> None:
+    if not fs.exists(f"{root}/{VALUE_ENCODING}"):
+        return
+    with fs.open(f"{root}/{VALUE_ENCODING}") as fh:
+        columns = json.load(fh).get("columns", {})
+    for config, dataset_dict in distiset.items():
+        for split, dataset in dataset_dict.items():
+            with_values(dataset, list(columns.get(config, {}).get(split, [])))
+
+
 def _dataset_from_parquet(files: list[Path]) -> datasets.Dataset:
     from synthgen.runner.journal import concat_tables
 
@@ -96,7 +148,7 @@ def _dataset_from_parquet(files: list[Path]) -> datasets.Dataset:
     # The files name the content: a fingerprint from them saves datasets hashing the table (~0.1 s/1M rows).
     stats = [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
     fingerprint = hashlib.blake2b(repr(stats).encode(), digest_size=16).hexdigest()
-    return datasets.Dataset(InMemoryTable(table), fingerprint=fingerprint)
+    return with_values(datasets.Dataset(InMemoryTable(table), fingerprint=fingerprint), encoded_columns(table.schema))
 
 
 def create_distiset(data_dir: str | Path, pipeline_path: str | Path | None = None) -> Distiset:
@@ -131,7 +183,8 @@ def distiset_from_outputs(store: Store, outputs: dict[str, list[tuple[str, int]]
     for leaf, objs in outputs.items():
         key = "default" if len(outputs) == 1 else leaf
         table = concat_tables([store.get_table(d) for d, _ in objs])
-        distiset[key] = datasets.DatasetDict({"train": datasets.Dataset(InMemoryTable(table))})
+        dataset = with_values(datasets.Dataset(InMemoryTable(table)), encoded_columns(table.schema))
+        distiset[key] = datasets.DatasetDict({"train": dataset})
     return distiset
 
 
