@@ -26,7 +26,7 @@ def seal(value: dict[str, Any], where: str, indent: int | None = None) -> bytes:
     """The bytes of ``value`` stored at ``where``, with its content hash.
 
     Args:
-        value: a JSON-able dict without a ``content_hash`` key.
+        value: a dict without a ``content_hash`` key (a value JSON cannot hold is written as its ``repr``).
         where: what names the record (``"requests/<key>"``, ``"batch_manager.json"``).
         indent: for records people read.
 
@@ -34,7 +34,7 @@ def seal(value: dict[str, Any], where: str, indent: int | None = None) -> bytes:
         UTF-8 JSON (lone surrogates in text are kept as they are: ``surrogatepass``).
     """
     sealed = {**value, HASH_KEY: content_hash(value, where)}
-    return json.dumps(sealed, ensure_ascii=False, indent=indent).encode("utf-8", "surrogatepass")
+    return json.dumps(sealed, ensure_ascii=False, indent=indent, default=repr).encode("utf-8", "surrogatepass")
 
 
 def unseal(data: bytes, where: str) -> dict[str, Any]:
@@ -61,5 +61,5 @@ def unseal(data: bytes, where: str) -> dict[str, Any]:
 
 def content_hash(value: dict[str, Any], where: str) -> str:
     """blake2b of ``where`` and the canonical JSON of ``value`` (sorted keys, no spaces)."""
-    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr)
     return hashlib.blake2b(f"{where}\n{canonical}".encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()

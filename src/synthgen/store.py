@@ -28,7 +28,7 @@ from synthgen.values import rows_to_table, table_to_rows
 
 __all__ = ["Store", "default_cache_dir", "rows_to_table", "table_to_rows", "write_atomic"]
 
-_LEGACY_PICKLED = b"synthgen.pickled_columns"  # written by synthgen < 0.x: never read
+_LEGACY_PICKLED = b"synthgen.pickled_columns"  # metadata of objects from earlier versions: refused
 
 
 _ACTIVE: Store | None = None

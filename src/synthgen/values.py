@@ -70,9 +70,18 @@ def column_array(name: str, values: list[Any]) -> tuple[pa.Array, bool]:
         array = pa.array(values)
     except _ARROW_REFUSED:
         return encode_column(name, values), True
-    if isinstance(array, pa.ChunkedArray) or not faithful(array, values):
+    if isinstance(array, pa.ChunkedArray) or not parquet_can_write(array.type) or not faithful(array, values):
         return encode_column(name, values), True
     return array, False
+
+
+def parquet_can_write(kind: pa.DataType) -> bool:
+    """Whether Parquet (the Distiset's files) can hold the type: not a struct without fields (``{}``)."""
+    if pa.types.is_struct(kind):
+        return kind.num_fields > 0 and all(parquet_can_write(kind.field(i).type) for i in range(kind.num_fields))
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return parquet_can_write(kind.value_type)
+    return True
 
 
 def faithful(array: pa.Array, values: list[Any]) -> bool:
@@ -80,7 +89,11 @@ def faithful(array: pa.Array, values: list[Any]) -> bool:
     kinds = _FLAT_TYPES.get(array.type)
     if kinds is not None and {type(v) for v in values} - {type(None)} <= kinds:
         return True
-    return all(same_value(a, b) for a, b in zip(values, array.to_pylist(), strict=True))
+    try:
+        restored = array.to_pylist()
+    except ValueError:  # bytes that Arrow took into a string column, unchecked: not valid UTF-8
+        return False
+    return all(same_value(a, b) for a, b in zip(values, restored, strict=True))
 
 
 def table_to_rows(table: pa.Table) -> list[dict[str, Any]]:
