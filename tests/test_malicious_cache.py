@@ -338,3 +338,28 @@ def test_no_module_that_can_read_the_cache_imports_an_unpickler() -> None:
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             offenders += [f"{path.relative_to(src)}: {n}" for n in names if n.split(".")[0] in unpicklers]
     assert offenders == []
+
+
+@pytest.mark.parametrize("name", ["..", "../victim", "."])
+def test_cache_clear_never_removes_a_folder_outside_the_cache(tmp_path: Path, name: str) -> None:
+    from synthgen.runner import cache_commands
+
+    cache, victim = tmp_path / "cache", tmp_path / "victim"
+    victim.mkdir()
+    (cache / "chain").mkdir(parents=True)
+    with pytest.raises(PlanError, match="pipeline name .* cannot be used"):
+        cache_commands.clear(name, cache)
+    assert victim.is_dir() and cache.is_dir()
+
+
+def test_cache_clear_refuses_a_pipeline_folder_that_is_a_link_out(tmp_path: Path) -> None:
+    from synthgen.runner import cache_commands
+
+    cache, victim = tmp_path / "cache", tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep").write_text("x")
+    cache.mkdir()
+    (cache / "linked").symlink_to(victim)
+    with pytest.raises(CacheError, match="outside the cache root"):
+        cache_commands.clear("linked", cache)
+    assert (victim / "keep").exists()
