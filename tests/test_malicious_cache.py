@@ -259,6 +259,23 @@ def test_a_run_re_requests_exactly_the_edited_answer(tmp_path: Path, openai_serv
     assert "paid for again" in capfd.readouterr().err
 
 
+@pytest.mark.parametrize("name", ["batch_manager.json", "batch_manager_steps/a.json", "runs/1.json",
+                                  "offline_batch_jobs.json", "leaf_data/a.json"])
+@pytest.mark.parametrize("damage", [_edit, _truncate, _drop_hash])
+def test_a_damaged_journal_file_of_any_kind_reads_as_absent(tmp_path: Path, name: str, damage: Any) -> None:
+    write_record(tmp_path, name, {"text": "hello"})
+    assert read_record(tmp_path, name) == {"text": "hello"}
+    damage(tmp_path / name)
+    assert read_record(tmp_path, name) == {}
+
+
+def test_a_journal_file_copied_from_another_step_does_not_verify(tmp_path: Path) -> None:
+    write_record(tmp_path, "batch_manager_steps/a.json", {"outputs": [["d", 1]], "fingerprint": "f"})
+    (tmp_path / "batch_manager_steps" / "b.json").write_bytes((tmp_path / "batch_manager_steps" / "a.json").read_bytes())
+    assert read_record(tmp_path, "batch_manager_steps/b.json") == {}
+    assert not Journal(tmp_path, fingerprints={"b": "f"}).has_progress("b")
+
+
 def test_an_edited_journal_file_is_ignored_and_reported(tmp_path: Path, warnings: list[str]) -> None:
     write_record(tmp_path, "batch_manager.json", {"finished": True, "aggregated_steps_signature": "s"})
     assert read_record(tmp_path, "batch_manager.json")["finished"] is True

@@ -116,3 +116,13 @@ def test_any_rows_round_trip_through_a_pipeline_and_the_saved_distiset(rows: lis
     saved = tmp_path / f"saved-{abs(hash(repr(typed(rows))))}"
     distiset.save_to_disk(saved)
     assert_same_rows(list(Distiset.load_from_disk(saved)["default"]["train"]), rows)
+
+
+def test_batches_typed_differently_are_joined_without_changing_a_value() -> None:
+    from synthgen.runner.journal import concat_tables
+
+    first = rows_to_table([{"x": 1, "y": None, "z": 1.5}])
+    second = rows_to_table([{"x": "b", "y": 3, "z": 2}])
+    joined = concat_tables([first, second])
+    assert_same_rows(table_to_rows(joined), [{"x": 1, "y": None, "z": 1.5}, {"x": "b", "y": 3, "z": 2}])
+    assert joined.schema.field("y").type == pa.int64()  # a null column only becomes typed
