@@ -69,7 +69,7 @@ def test_only_the_columns_that_need_it_are_tagged_json() -> None:
 @pytest.mark.parametrize(("value", "type_name"), [(object(), "builtins.object"), ({1, 2}, "builtins.set"),
                                                   (bytearray(b"x"), "builtins.bytearray")])
 def test_an_arbitrary_object_fails_the_batch_naming_column_and_type(value: Any, type_name: str) -> None:
-    with pytest.raises(ValueEncodingError, match=rf"column 'thing' holds a value of type {type_name}, which the cache "
+    with pytest.raises(ValueEncodingError, match=rf"column .thing. holds a value of type {type_name} \(row 0 of the batch\), which the cache "
                                                  "cannot store as data"):
         rows_to_table([{"thing": value}, {"thing": 1}])
 

@@ -138,39 +138,60 @@ def encode_column(name: str, values: Iterable[Any]) -> pa.Array:
     """Tagged-JSON texts of ``values`` (see the module docstring).
 
     Raises:
+        ValueEncodingError: a value no tag holds (the message names the column, the row and the type).
+    """
+    texts: list[str | None] = []
+    for row, value in enumerate(values):
+        try:
+            texts.append(None if value is None else _dumps(value))
+        except _Unencodable as exc:
+            raise ValueEncodingError(
+                f"column '{name}' holds a value of type {exc.args[0]} (row {row} of the batch), which the cache "
+                "cannot store as data: emit None, bool, int, float, str, bytes, list, tuple or dict values "
+                "(convert it, e.g. with str() or a dict of its fields)"
+            ) from None
+    return pa.array(texts, pa.string())
+
+
+def encode_text(value: Any) -> str:
+    """One value as tagged-JSON text (pure ASCII: lone surrogates survive as ``\\udcxx`` escapes).
+
+    Raises:
         ValueEncodingError: a value no tag holds.
     """
-    return pa.array([None if v is None else encode_text(name, v) for v in values], pa.string())
+    try:
+        return _dumps(value)
+    except _Unencodable as exc:
+        raise ValueEncodingError(f"a value of type {exc.args[0]} cannot be stored as data") from None
 
 
-def encode_text(column: str, value: Any) -> str:
-    """One value as tagged-JSON text (pure ASCII: lone surrogates survive as ``\\udcxx`` escapes)."""
-    return json.dumps(_encode(column, value), ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+def _dumps(value: Any) -> str:
+    return json.dumps(_encode(value), ensure_ascii=True, allow_nan=False, separators=(",", ":"))
 
 
-def _encode(column: str, value: Any) -> Any:
+class _Unencodable(Exception):
+    """A value of this type (``args[0]``) has no tag."""
+
+
+def _encode(value: Any) -> Any:
     kind = type(value)
     if value is None or kind in (bool, int, str):
         return value
     if kind is float:
         return value if math.isfinite(value) else {"$float": repr(value)}
     if kind is list:
-        return [_encode(column, v) for v in value]
+        return [_encode(v) for v in value]
     if kind is tuple:
-        return {"$tuple": [_encode(column, v) for v in value]}
+        return {"$tuple": [_encode(v) for v in value]}
     if kind is bytes:
         return {"$bytes": base64.b64encode(value).decode()}
     if kind is dict:
         if all(type(k) is str for k in value):
-            return {"$dict": {k: _encode(column, v) for k, v in value.items()}}
-        return {"$pairs": [[_encode(column, k), _encode(column, v)] for k, v in value.items()]}
+            return {"$dict": {k: _encode(v) for k, v in value.items()}}
+        return {"$pairs": [[_encode(k), _encode(v)] for k, v in value.items()]}
     if kind.__module__ == "numpy" and hasattr(value, "tolist"):
-        return _encode(column, value.tolist())
-    raise ValueEncodingError(
-        f"column '{column}' holds a value of type {kind.__module__}.{kind.__qualname__}, which the cache cannot "
-        "store as data: emit None, bool, int, float, str, bytes, list, tuple or dict values (convert it, e.g. "
-        "with str() or a dict of its fields)"
-    )
+        return _encode(value.tolist())
+    raise _Unencodable(f"{kind.__module__}.{kind.__qualname__}")
 
 
 def decode_text(column: str, text: str | None) -> Any:
