@@ -71,7 +71,9 @@ class Distiset(dict):  # type: ignore[type-arg]
             check_name("Distiset config", config)
             # The transform that decodes values is not saved by `datasets`: the list of columns is.
             encoding[config] = {split: decoded_columns(ds) for split, ds in dataset_dict.items()}
-            dataset_dict.with_format(None).save_to_disk(f"{path}/{config}", storage_options=storage_options)
+            plain = datasets.DatasetDict({split: ds.with_format(None) if decoded_columns(ds) else ds
+                                          for split, ds in dataset_dict.items()})
+            plain.save_to_disk(f"{path}/{config}", storage_options=storage_options)
         fs, root = fsspec.core.url_to_fs(path, **(storage_options or {}))
         fs.makedirs(root, exist_ok=True)
         with fs.open(f"{root}/{VALUE_ENCODING}", "w") as fh:
