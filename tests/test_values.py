@@ -113,9 +113,12 @@ def test_any_rows_round_trip_through_a_pipeline_and_the_saved_distiset(rows: lis
         load >> keep >> KeepColumns(name="again", columns=list(COLUMNS))
     distiset = p.run()
     assert_same_rows(list(distiset["default"]["train"]), rows)
+    assert_same_rows(distiset["default"]["train"].to_list(), rows)
     saved = tmp_path / f"saved-{abs(hash(repr(typed(rows))))}"
     distiset.save_to_disk(saved)
-    assert_same_rows(list(Distiset.load_from_disk(saved)["default"]["train"]), rows)
+    loaded = Distiset.load_from_disk(saved)["default"]["train"]
+    assert_same_rows(list(loaded), rows)
+    assert_same_rows(loaded.to_list(), rows)
 
 
 def test_batches_typed_differently_are_joined_without_changing_a_value() -> None:

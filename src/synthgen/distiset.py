@@ -9,7 +9,9 @@ from typing import Any
 
 import datasets
 import fsspec
+import pyarrow as pa
 import pyarrow.parquet as pq
+from datasets.fingerprint import generate_random_fingerprint
 from datasets.table import InMemoryTable
 
 from synthgen.errors import ConfigError
@@ -42,11 +44,38 @@ class DecodeValues:
         return batch
 
 
+class ValuesDataset(datasets.Dataset):
+    """A ``datasets.Dataset`` whose ``to_list()`` decodes its tagged-JSON columns, as row and column
+    access already do through :class:`DecodeValues`."""
+
+    def to_list(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = super().to_list()
+        for name in decoded_columns(self):
+            for row in rows:
+                row[name] = decode_text(name, row[name])
+        return rows
+
+
 def with_values(dataset: datasets.Dataset, columns: list[str]) -> datasets.Dataset:
-    """``dataset`` reading its tagged-JSON ``columns`` as values (in place; returned for chaining)."""
-    if columns:
-        dataset.set_transform(DecodeValues(columns))
+    """``dataset`` reading its tagged-JSON ``columns`` as the values the steps wrote.
+
+    Returns:
+        ``dataset`` itself when there are none, else a :class:`ValuesDataset` over the same table.
+    """
+    if not columns:
+        return dataset
+    if not isinstance(dataset, ValuesDataset):
+        dataset = ValuesDataset(dataset.data, info=dataset.info, split=dataset.split,
+                                fingerprint=generate_random_fingerprint())
+    dataset.set_transform(DecodeValues(columns))
     return dataset
+
+
+def _dataset(table: pa.Table, fingerprint: str | None = None) -> datasets.Dataset:
+    """The dataset of a leaf's table, decoding its tagged-JSON columns."""
+    columns = encoded_columns(table.schema)
+    dataset = (ValuesDataset if columns else datasets.Dataset)(InMemoryTable(table), fingerprint=fingerprint)
+    return with_values(dataset, columns)
 
 
 def decoded_columns(dataset: datasets.Dataset) -> list[str]:
@@ -140,7 +169,7 @@ def _decode_saved_values(distiset: Distiset, fs: Any, root: str) -> None:
         columns = json.load(fh).get("columns", {})
     for config, dataset_dict in distiset.items():
         for split, dataset in dataset_dict.items():
-            with_values(dataset, list(columns.get(config, {}).get(split, [])))
+            dataset_dict[split] = with_values(dataset, list(columns.get(config, {}).get(split, [])))
 
 
 def _dataset_from_parquet(files: list[Path]) -> datasets.Dataset:
@@ -150,7 +179,7 @@ def _dataset_from_parquet(files: list[Path]) -> datasets.Dataset:
     # The files name the content: a fingerprint from them saves datasets hashing the table (~0.1 s/1M rows).
     stats = [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
     fingerprint = hashlib.blake2b(repr(stats).encode(), digest_size=16).hexdigest()
-    return with_values(datasets.Dataset(InMemoryTable(table), fingerprint=fingerprint), encoded_columns(table.schema))
+    return _dataset(table, fingerprint)
 
 
 def create_distiset(data_dir: str | Path, pipeline_path: str | Path | None = None) -> Distiset:
@@ -185,8 +214,7 @@ def distiset_from_outputs(store: Store, outputs: dict[str, list[tuple[str, int]]
     for leaf, objs in outputs.items():
         key = "default" if len(outputs) == 1 else leaf
         table = concat_tables([store.get_table(d) for d, _ in objs])
-        dataset = with_values(datasets.Dataset(InMemoryTable(table)), encoded_columns(table.schema))
-        distiset[key] = datasets.DatasetDict({"train": dataset})
+        distiset[key] = datasets.DatasetDict({"train": _dataset(table)})
     return distiset
 
 
