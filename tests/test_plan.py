@@ -186,3 +186,12 @@ def test_aggregated_signature_covers_parameters_but_not_resources() -> None:
     assert build(factor=3).aggregated_steps_signature != base.aggregated_steps_signature
     assert build(factor=2, resources=StepResources(replicas=4), input_batch_size=7).aggregated_steps_signature \
         == base.aggregated_steps_signature
+
+
+def test_a_lone_surrogate_hashes_instead_of_raising_and_other_text_hashes_as_before() -> None:
+    import hashlib
+
+    from synthgen.plan import stable_hash
+
+    assert stable_hash({"text": "\udc80"}) != stable_hash({"text": "\udc81"})
+    assert stable_hash({"text": "é✓"}) == hashlib.sha256('{"text":"é✓"}'.encode()).hexdigest()

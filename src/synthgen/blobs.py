@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from synthgen.cache_location import OBJECT_STORES
 from synthgen.errors import CacheError
+from synthgen.paths import Confined, check_relative
 
 _MADE_DIRS: set[str] = set()  # folders this process created or saw: no mkdir per write
 _TMP_IDS = itertools.count()
@@ -79,9 +80,11 @@ class LocalBlobs:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.location = str(root)
+        self._confined = Confined(root)
 
     def _path(self, name: str) -> str:
-        return f"{self.location}/{name}"
+        # Every blob name is checked: no '..', and no link planted in the cache may lead out of it.
+        return str(self._confined.path(name))
 
     def write(self, name: str, data: bytes, sync: bool = True) -> None:
         write_atomic(Path(self._path(name)), data, sync=sync)
@@ -137,7 +140,10 @@ class RemoteBlobs:
         return (RemoteBlobs, (self.location,))
 
     def _path(self, name: str) -> str:
-        return f"{self._base}/{name}" if name else self._base
+        if not name:
+            return self._base
+        check_relative(name, self.location)
+        return f"{self._base}/{name}"
 
     def write(self, name: str, data: bytes, sync: bool = True) -> None:
         self._fs.pipe_file(self._path(name), data)

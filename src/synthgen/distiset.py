@@ -9,15 +9,79 @@ from typing import Any
 
 import datasets
 import fsspec
+import pyarrow as pa
 import pyarrow.parquet as pq
+from datasets.fingerprint import generate_random_fingerprint
 from datasets.table import InMemoryTable
 
 from synthgen.errors import ConfigError
+from synthgen.names import check_name
 from synthgen.store import Store
+from synthgen.values import TAGGED_JSON, decode_text, encoded_columns
 from synthgen.yaml_io import dump_yaml, load_yaml
 
 PIPELINE_YAML = "pipeline.yaml"
 CARD = "README.md"
+VALUE_ENCODING = "value_encoding.json"
+"""Beside a saved Distiset: the columns stored as tagged JSON (:mod:`synthgen.values`), per config."""
+
+
+class DecodeValues:
+    """The format transform that gives a dataset's tagged-JSON columns back as the values the steps
+    wrote (ints mixed with text, dicts with different keys, large ints, bytes, ...).
+
+    Args:
+        columns: the tagged-JSON columns.
+    """
+
+    def __init__(self, columns: list[str]) -> None:
+        self.columns = columns
+
+    def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for name in self.columns:
+            if name in batch:
+                batch[name] = [decode_text(name, text) for text in batch[name]]
+        return batch
+
+
+class ValuesDataset(datasets.Dataset):
+    """A ``datasets.Dataset`` whose ``to_list()`` decodes its tagged-JSON columns, as row and column
+    access already do through :class:`DecodeValues`."""
+
+    def to_list(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = super().to_list()
+        for name in decoded_columns(self):
+            for row in rows:
+                row[name] = decode_text(name, row[name])
+        return rows
+
+
+def with_values(dataset: datasets.Dataset, columns: list[str]) -> datasets.Dataset:
+    """``dataset`` reading its tagged-JSON ``columns`` as the values the steps wrote.
+
+    Returns:
+        ``dataset`` itself when there are none, else a :class:`ValuesDataset` over the same table.
+    """
+    if not columns:
+        return dataset
+    if not isinstance(dataset, ValuesDataset):
+        dataset = ValuesDataset(dataset.data, info=dataset.info, split=dataset.split,
+                                fingerprint=generate_random_fingerprint())
+    dataset.set_transform(DecodeValues(columns))
+    return dataset
+
+
+def _dataset(table: pa.Table, fingerprint: str | None = None) -> datasets.Dataset:
+    """The dataset of a leaf's table, decoding its tagged-JSON columns."""
+    columns = encoded_columns(table.schema)
+    dataset = (ValuesDataset if columns else datasets.Dataset)(InMemoryTable(table), fingerprint=fingerprint)
+    return with_values(dataset, columns)
+
+
+def decoded_columns(dataset: datasets.Dataset) -> list[str]:
+    """The columns :func:`with_values` decodes in ``dataset``."""
+    transform = dataset.format.get("format_kwargs", {}).get("transform")
+    return list(transform.columns) if isinstance(transform, DecodeValues) else []
 
 
 class Distiset(dict):  # type: ignore[type-arg]
@@ -33,10 +97,18 @@ class Distiset(dict):  # type: ignore[type-arg]
     def save_to_disk(self, path: str | Path, storage_options: dict[str, Any] | None = None) -> None:
         """Save every leaf dataset, ``pipeline.yaml`` and the dataset card to a folder or fsspec URL."""
         path = str(path)
+        encoding: dict[str, dict[str, list[str]]] = {}
         for config, dataset_dict in self.items():
-            dataset_dict.save_to_disk(f"{path}/{config}", storage_options=storage_options)
+            check_name("Distiset config", config)
+            # The transform that decodes values is not saved by `datasets`: the list of columns is.
+            encoding[config] = {split: decoded_columns(ds) for split, ds in dataset_dict.items()}
+            plain = datasets.DatasetDict({split: ds.with_format(None) if decoded_columns(ds) else ds
+                                          for split, ds in dataset_dict.items()})
+            plain.save_to_disk(f"{path}/{config}", storage_options=storage_options)
         fs, root = fsspec.core.url_to_fs(path, **(storage_options or {}))
         fs.makedirs(root, exist_ok=True)
+        with fs.open(f"{root}/{VALUE_ENCODING}", "w") as fh:
+            json.dump({"encoding": TAGGED_JSON.decode(), "columns": encoding}, fh)
         if self.pipeline_yaml is not None:
             with fs.open(f"{root}/{PIPELINE_YAML}", "w") as fh:
                 dump_yaml(self.pipeline_yaml, fh)
@@ -60,6 +132,7 @@ class Distiset(dict):  # type: ignore[type-arg]
                 out[name] = datasets.load_from_disk(f"{str(path).rstrip('/')}/{name}", storage_options=storage_options)
         if not out:
             raise ConfigError(f"no Distiset at '{path}': it has no saved leaf datasets")
+        _decode_saved_values(out, fs, root)
         if fs.exists(f"{root}/{PIPELINE_YAML}"):
             with fs.open(f"{root}/{PIPELINE_YAML}") as fh:
                 out.pipeline_yaml = load_yaml(fh)
@@ -91,6 +164,16 @@ class Distiset(dict):  # type: ignore[type-arg]
         return f"Distiset({{{inner}}})"
 
 
+def _decode_saved_values(distiset: Distiset, fs: Any, root: str) -> None:
+    if not fs.exists(f"{root}/{VALUE_ENCODING}"):
+        return
+    with fs.open(f"{root}/{VALUE_ENCODING}") as fh:
+        columns = json.load(fh).get("columns", {})
+    for config, dataset_dict in distiset.items():
+        for split, dataset in dataset_dict.items():
+            dataset_dict[split] = with_values(dataset, list(columns.get(config, {}).get(split, [])))
+
+
 def _dataset_from_parquet(files: list[Path]) -> datasets.Dataset:
     from synthgen.runner.journal import concat_tables
 
@@ -98,7 +181,7 @@ def _dataset_from_parquet(files: list[Path]) -> datasets.Dataset:
     # The files name the content: a fingerprint from them saves datasets hashing the table (~0.1 s/1M rows).
     stats = [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
     fingerprint = hashlib.blake2b(repr(stats).encode(), digest_size=16).hexdigest()
-    return datasets.Dataset(InMemoryTable(table), fingerprint=fingerprint)
+    return _dataset(table, fingerprint)
 
 
 def create_distiset(data_dir: str | Path, pipeline_path: str | Path | None = None) -> Distiset:
@@ -133,7 +216,7 @@ def distiset_from_outputs(store: Store, outputs: dict[str, list[tuple[str, int]]
     for leaf, objs in outputs.items():
         key = "default" if len(outputs) == 1 else leaf
         table = concat_tables([store.get_table(d) for d, _ in objs])
-        distiset[key] = datasets.DatasetDict({"train": datasets.Dataset(InMemoryTable(table))})
+        distiset[key] = datasets.DatasetDict({"train": _dataset(table)})
     return distiset
 
 

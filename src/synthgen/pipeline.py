@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from synthgen import plan
 from synthgen.cache_location import resolve_cache_root
 from synthgen.errors import PlanError
+from synthgen.names import check_name
 from synthgen.steps.base import GeneratorStep, _Step, snake_case
 
 if TYPE_CHECKING:
@@ -22,13 +23,14 @@ class Pipeline:
     """A DAG of steps that runs over batches of rows and returns a :class:`Distiset`.
 
     Args:
-        name: the pipeline's name; with its signature it names the cache folder.
+        name: the pipeline's name; with its signature it names the cache folder (letters, digits, '_',
+            '.' and '-', not starting with '.': :mod:`synthgen.names`).
         description: free text recorded in pipeline.yaml and the dataset card.
         cache_dir: cache root; defaults to ``$SYNTHGEN_CACHE_DIR`` or ``~/.cache/synthgen/pipelines``.
     """
 
     def __init__(self, name: str, description: str | None = None, cache_dir: str | Path | None = None) -> None:
-        self.name = name
+        self.name = check_name("pipeline", name)
         self.description = description
         if cache_dir is not None:
             resolve_cache_root(cache_dir)  # a URL the cache cannot use fails here, naming what works

@@ -66,7 +66,8 @@ def _node(name: str, step: _Step) -> Node:
 def stable_hash(value: Any) -> str:
     """SHA-256 of canonical JSON: the same on every machine and in every process."""
     data = json.dumps(value, sort_keys=True, separators=(",", ":"), default=repr, ensure_ascii=False)
-    return hashlib.sha256(data.encode()).hexdigest()
+    # surrogatepass: text with a lone surrogate hashes too (and every other text exactly as before).
+    return hashlib.sha256(data.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def step_fingerprint(step: _Step) -> str:

@@ -2,16 +2,16 @@
 
 Every batch a step emits is written here once, atomically, before any downstream step sees it; queues
 carry object digests, not rows. Small JSON records (batch index, LLM responses) live beside the objects.
-Objects are verified by their content hash when read: a damaged one is reported and treated as missing,
-so it is recomputed rather than silently used.
+The cache is untrusted input: objects are verified by their content hash and records by the hash they
+carry (:mod:`synthgen.records`) when read; a damaged one is reported and treated as missing, so it is
+recomputed rather than silently used. Values are data only (:mod:`synthgen.values`): nothing read
+here is unpickled or executed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import json
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +21,14 @@ from loguru import logger
 from synthgen.blobs import blobs_at, write_atomic
 from synthgen.cache_location import default_cache_dir, resolve_cache_root
 from synthgen.errors import CacheError
+from synthgen.names import check_name
+from synthgen.paths import inside
+from synthgen.records import DamagedRecord, seal, unseal
+from synthgen.values import rows_to_table, table_to_rows
 
-__all__ = ["Store", "default_cache_dir", "write_atomic"]
+__all__ = ["Store", "default_cache_dir", "rows_to_table", "table_to_rows", "write_atomic"]
 
-_PICKLED = b"synthgen.pickled_columns"
+_LEGACY_PICKLED = b"synthgen.pickled_columns"  # metadata of objects from earlier versions: refused
 
 
 _ACTIVE: Store | None = None
@@ -45,58 +49,6 @@ def active_store() -> Store | None:
 
 def digest_bytes(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=20).hexdigest()
-
-
-def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
-    """Rows as an Arrow table over the union of their columns.
-
-    A column Arrow cannot type (say ints mixed with strings) is kept as pickled values, so no
-    row content is ever lost to a schema.
-    """
-    if rows and _same_keys(rows):
-        try:  # the common case, about 3x faster than building each column in Python
-            return pa.Table.from_pylist(rows)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, OverflowError):
-            pass
-    return _rows_to_table_by_column(rows)
-
-
-def _same_keys(rows: list[dict[str, Any]]) -> bool:
-    """No row has a column the first row lacks (``from_pylist`` takes its columns from the first row;
-    a row missing one gets ``None``, as in the slow path)."""
-    first = rows[0]
-    return bool(first) and len(set().union(*rows)) == len(first)
-
-
-def _rows_to_table_by_column(rows: list[dict[str, Any]]) -> pa.Table:
-    columns: dict[str, None] = {}
-    for row in rows:
-        columns.update(dict.fromkeys(row))
-    arrays, pickled = {}, []
-    for name in columns:
-        values = [row.get(name) for row in rows]
-        try:
-            arrays[name] = pa.array(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, OverflowError):
-            arrays[name] = pa.array([pickle.dumps(v) for v in values], type=pa.binary())
-            pickled.append(name)
-    table = pa.table(arrays) if arrays else pa.table({})
-    if not arrays:
-        table = pa.table({"__empty__": pa.nulls(len(rows))})
-    return table.replace_schema_metadata({_PICKLED: json.dumps(pickled).encode()}) if pickled else table
-
-
-def table_to_rows(table: pa.Table) -> list[dict[str, Any]]:
-    """Inverse of :func:`rows_to_table`."""
-    meta = table.schema.metadata or {}
-    pickled = json.loads(meta.get(_PICKLED, b"[]"))
-    if "__empty__" in table.column_names:
-        return [{} for _ in range(table.num_rows)]
-    rows: list[dict[str, Any]] = table.to_pylist()
-    for name in pickled:
-        for row in rows:
-            row[name] = pickle.loads(row[name])
-    return rows
 
 
 def table_to_bytes(table: pa.Table) -> bytes:
@@ -142,10 +94,19 @@ class Store:
         data = table_to_bytes(table)
         digest = digest_bytes(data)
         name = self._object_name(digest)
-        # Content addressing makes a rewrite unnecessary unless the stored copy is damaged.
-        if self.shared.size(name) != len(data):
+        # Content addressing makes a rewrite unnecessary unless the stored copy is missing or damaged
+        # (a same-size bit flip too: the stored bytes are checked, not their size).
+        if not self._stored_intact(name, data):
             self.shared.write(name, data)
         return digest
+
+    def _stored_intact(self, name: str, data: bytes) -> bool:
+        if self.shared.size(name) != len(data):
+            return False
+        try:
+            return self.shared.read(name) == data
+        except FileNotFoundError:
+            return False
 
     def put_rows(self, rows: list[dict[str, Any]]) -> tuple[str, int]:
         """Write rows; return ``(digest, number of rows)``."""
@@ -166,7 +127,8 @@ class Store:
         """Read and verify an object.
 
         Raises:
-            CorruptObject: the stored bytes do not hash to ``digest`` (the copy is removed).
+            CorruptObject: the object is missing, its bytes do not hash to ``digest``, or it is not an
+                object this version reads (one with pickled values); a damaged copy is removed.
         """
         name = self._object_name(digest)
         try:
@@ -174,10 +136,19 @@ class Store:
         except FileNotFoundError:
             raise CorruptObject(f"object {digest} is missing from the cache at {self.location}") from None
         if digest_bytes(data) != digest:
-            logger.warning(f"cache object {digest} is corrupted (truncated or modified); it will be recomputed")
-            self.shared.remove(name)
-            raise CorruptObject(f"object {digest} is corrupted")
-        return pa.ipc.open_stream(data).read_all()
+            return self._refuse(name, digest, "is corrupted (truncated or modified)")
+        try:
+            table = pa.ipc.open_stream(data).read_all()
+        except (pa.ArrowInvalid, OSError):
+            return self._refuse(name, digest, "is not a readable Arrow stream")
+        if _LEGACY_PICKLED in (table.schema.metadata or {}):
+            return self._refuse(name, digest, "holds pickled values, which synthgen never loads")
+        return table
+
+    def _refuse(self, name: str, digest: str, problem: str) -> pa.Table:
+        logger.warning(f"cache object {digest} {problem}; it will be recomputed")
+        self.shared.remove(name)
+        raise CorruptObject(f"object {digest} {problem}")
 
     def get_rows(self, digest: str, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
         table = self.get_table(digest)
@@ -190,25 +161,34 @@ class Store:
     def _record_name(kind: str, key: str) -> str:
         return f"{kind}/{key[:2]}/{key}.json"
 
-    def put_record(self, kind: str, key: str, value: Any, sync: bool = True) -> None:
-        """Write one JSON record atomically; ``sync=False`` for records a power cut may cost (the work
-        is redone), never for paid LLM answers."""
-        self.shared.write(self._record_name(kind, key), json.dumps(value, ensure_ascii=False).encode(), sync=sync)
+    def put_record(self, kind: str, key: str, value: dict[str, Any], sync: bool = True) -> None:
+        """Write one JSON record atomically, with its content hash; ``sync=False`` for records a power
+        cut may cost (the work is redone), never for paid LLM answers."""
+        self.shared.write(self._record_name(kind, key), seal(value, f"{kind}/{key}"), sync=sync)
 
-    def put_records(self, kind: str, values: dict[str, Any]) -> None:
+    def put_records(self, kind: str, values: dict[str, dict[str, Any]]) -> None:
         """Write many records durably at once (50,000 answers of an offline batch job)."""
-        self.shared.write_many({self._record_name(kind, key): json.dumps(value, ensure_ascii=False).encode()
+        self.shared.write_many({self._record_name(kind, key): seal(value, f"{kind}/{key}")
                                 for key, value in values.items()})
 
-    def get_record(self, kind: str, key: str) -> Any | None:
-        """The record, or ``None`` when absent or unreadable (a damaged record is recomputed)."""
+    def get_record(self, kind: str, key: str, consequence: str = "it will be recomputed") -> dict[str, Any] | None:
+        """The record, or ``None`` when absent or damaged.
+
+        A damaged record (unreadable, or not matching its content hash) is reported once, removed and
+        treated as missing, so what it held is recomputed.
+
+        Args:
+            kind: the records' folder (``batches``, ``requests``, ...).
+            key: the record's key.
+            consequence: what a damaged record costs, for the warning.
+        """
         name = self._record_name(kind, key)
         try:
-            return json.loads(self.shared.read(name))
+            return unseal(self.shared.read(name), f"{kind}/{key}")
         except FileNotFoundError:
             return None
-        except (ValueError, UnicodeDecodeError):
-            logger.warning(f"cache record {kind}/{key} is damaged; it will be recomputed")
+        except DamagedRecord as exc:
+            logger.warning(f"{exc}: {consequence}")
             self.shared.remove(name)
             return None
 
@@ -216,14 +196,16 @@ class Store:
         """``<root>/<name>/<signature>``, on the driver's machine.
 
         Raises:
-            CacheError: ``name`` is one of the shared folders, or is not a plain folder name.
+            PlanError: ``name`` breaks the name rule (:mod:`synthgen.names`).
+            CacheError: ``name`` is one of the shared folders, or the folder resolves outside the root.
         """
-        if name in SHARED_DIRS or not name or "/" in name or name.startswith("."):
+        check_name("pipeline", name)
+        if name in SHARED_DIRS:
             raise CacheError(
-                f"pipeline name '{name}' cannot name a cache folder (reserved: {', '.join(sorted(SHARED_DIRS))}; "
-                "no '/' or leading '.'): choose another name"
+                f"pipeline name '{name}' cannot name a cache folder (reserved: {', '.join(sorted(SHARED_DIRS))}): "
+                "choose another name"
             )
-        return self.root / name / signature
+        return inside(self.root, name, signature)
 
     def shared_pipeline_location(self, name: str, signature: str) -> str | None:
         """``<url>/<name>/<signature>`` in object storage (the run folder, the driver lease); ``None`` for

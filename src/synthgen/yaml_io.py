@@ -13,9 +13,30 @@ _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 def load_yaml(stream: str | bytes | IO[Any]) -> Any:
     """``yaml.safe_load``, faster."""
-    return yaml.load(stream, Loader=_Loader)  # noqa: S506 - a safe loader
+    if not isinstance(stream, (str, bytes)):
+        stream = stream.read()
+    try:
+        return yaml.load(stream, Loader=_Loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError:
+        text = stream.decode("utf-8", "replace") if isinstance(stream, bytes) else stream
+        if "\\u" not in text:
+            raise
+        # libyaml refuses the \\u escape of a lone surrogate (see dump_yaml); PyYAML's own parser reads it.
+        return yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - a safe loader
 
 
 def dump_yaml(data: Any, stream: IO[Any] | None = None, sort_keys: bool = False) -> Any:
-    """``yaml.safe_dump`` keeping key order and unicode, faster; the text when ``stream`` is ``None``."""
-    return yaml.dump(data, stream, Dumper=_Dumper, sort_keys=sort_keys, allow_unicode=True)
+    """``yaml.safe_dump`` keeping key order and unicode, faster; the text when ``stream`` is ``None``.
+
+    Text that UTF-8 cannot hold (a lone surrogate in an inline dataset) is written with ``\\u``
+    escapes instead, which load back to the same string.
+    """
+    try:
+        text = yaml.dump(data, Dumper=_Dumper, sort_keys=sort_keys, allow_unicode=True)
+        text.encode()
+    except UnicodeEncodeError:
+        text = yaml.dump(data, Dumper=yaml.SafeDumper, sort_keys=sort_keys, allow_unicode=False)
+    if stream is None:
+        return text
+    stream.write(text)
+    return None

@@ -114,7 +114,9 @@ class Ledger:
         path = self.store.root / LEDGERS / f"{self.key}.lock"
         path.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(path)):
-            record = self.store.get_record(LEDGERS, self.key) or {"chunks": []}
+            record = self.store.get_record(
+                LEDGERS, self.key, consequence="the batch jobs it recorded are forgotten: requests no other record "
+                "answers will be submitted in new jobs, and paid for again") or {"chunks": []}
             yield [Chunk(**c) for c in record["chunks"]]
 
     def save(self, chunks: list[Chunk]) -> None:

@@ -69,7 +69,8 @@ def cached_result(store: Store | None, request: Request) -> Result | None:
     """The stored answer to ``request``, or ``None`` (no store outside a run: no caching)."""
     if store is None or (store.fresh_requests and request.key not in store.refreshed):
         return None
-    record = store.get_record(REQUESTS_KIND, request.key)
+    record = store.get_record(REQUESTS_KIND, request.key,
+                              consequence="the LLM request will be sent again, and paid for again")
     if not isinstance(record, dict) or record.get("text") is None:
         return None
     return Result(record["text"], int(record.get("input_tokens", 0)), int(record.get("output_tokens", 0)),

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from synthgen import plan
 from synthgen.cache_location import resolve_cache_root
 from synthgen.errors import CacheError
+from synthgen.names import check_name
+from synthgen.paths import inside
 from synthgen.runner.journal import run_lock
 from synthgen.steps.base import output_relevant
 from synthgen.store import SHARED_DIRS, Store
@@ -280,10 +282,11 @@ def clear(name: str | None = None, cache_dir: str | Path | None = None) -> str:
                              "prefix with your storage tools")
         shutil.rmtree(root)
         return f"removed the whole cache at {root}"
-    if not (root / name).is_dir() or name in _SHARED:
+    check_name("pipeline", name)  # `clear ..` must not remove the folder around the cache
+    if not inside(root, name).is_dir() or name in _SHARED:
         names = sorted({p.parent.name for p in _pipeline_dirs(root)})
         raise CacheError(f"no cached pipeline named '{name}' in {root}. Cached: {', '.join(names) or 'none'}")
-    shutil.rmtree(root / name)
+    shutil.rmtree(inside(root, name))
     if remote:
         return f"removed pipeline '{name}' from {root}; its objects and answers stay in {remote}"
     return f"removed pipeline '{name}' from {root}; run `synthgen cache gc` to free objects only it used"

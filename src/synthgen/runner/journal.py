@@ -6,7 +6,7 @@ last run did, let a finished run return at once, and feed ``synthgen cache ls/ex
 
 from __future__ import annotations
 
-import json
+import hashlib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,11 +19,15 @@ from filelock import FileLock, Timeout
 from loguru import logger
 
 from synthgen.errors import CacheError
+from synthgen.paths import Confined, inside
+from synthgen.records import DamagedRecord, seal, unseal
 from synthgen.store import Store, write_atomic
+from synthgen.values import EMPTY_COLUMN, encoded_columns, rows_to_table, table_to_rows
 from synthgen.yaml_io import dump_yaml
 
 ROWS_PER_FILE = 100_000
 OFFLINE_JOBS = "offline_batch_jobs.json"
+LEAF_DATA = "leaf_data"  # per leaf, the hash of each of its data/ files
 
 
 @contextmanager
@@ -61,6 +65,9 @@ def run_lock(pdir: Path, name: str, doing: str = "") -> Iterator[None]:
 class Journal:
     """Reads and writes the files of one ``<cache_dir>/<name>/<signature>/`` folder.
 
+    Every JSON file here carries its content hash (:mod:`synthgen.records`): one that does not match
+    is reported once and read as absent, so the run recomputes what it said rather than trust it.
+
     Args:
         pdir: the folder.
         sources: the generators' ``source_state()`` for this run: a finished run counts as finished
@@ -70,6 +77,7 @@ class Journal:
     def __init__(self, pdir: Path, sources: dict[str, Any] | None = None,
                  fingerprints: dict[str, str] | None = None) -> None:
         self.pdir = pdir
+        self.folder = Confined(pdir)
         self.sources = sources or {}
         self.fingerprints = fingerprints or {}
 
@@ -78,15 +86,12 @@ class Journal:
         return self.pdir / "data"
 
     def read(self) -> dict[str, Any]:
-        try:
-            return json.loads((self.pdir / "batch_manager.json").read_text())
-        except (FileNotFoundError, ValueError):
-            return {}
+        return read_record(self.pdir, "batch_manager.json")
 
     def finished_with(self, aggregated_signature: str) -> bool:
         state = self.read()
         return bool(state.get("finished")) and state.get("aggregated_steps_signature") == aggregated_signature \
-            and state.get("sources", {}) == self.sources and self.data_dir.exists()
+            and state.get("sources", {}) == self.sources and leaf_data_intact(self.pdir)
 
     def failed_rows(self) -> int:
         """Rows that failed in the last run, over all steps (a finished run with failures is retried)."""
@@ -97,7 +102,7 @@ class Journal:
         pipeline.yaml it is about to get (a kill -9 now must not leave a stale ``finished``)."""
         state = self.read()
         if state.get("finished"):
-            write_atomic(self.pdir / "batch_manager.json", json.dumps({**state, "finished": False}, indent=1).encode())
+            write_record(self.pdir, "batch_manager.json", {**state, "finished": False})
 
     def write_pipeline_yaml(self, dump: dict[str, Any]) -> None:
         write_atomic(self.pdir / "pipeline.yaml", dump_yaml(dump).encode())
@@ -107,17 +112,17 @@ class Journal:
         state = {"aggregated_steps_signature": dump["aggregated_steps_signature"], "signature": dump["signature"],
                  "finished": finished, "stages": stages, "updated_at": time.time(), "steps": summary,
                  "sources": self.sources}
-        write_atomic(self.pdir / "batch_manager.json", json.dumps(state, indent=1).encode())
+        write_record(self.pdir, "batch_manager.json", state)
         steps = dump["pipeline"]["steps"]
         for name, objs in outputs.items():
             record = {"params": steps.get(name, {}), "summary": summary.get(name, {}), "outputs": objs,
                       "fingerprint": dump["provenance"][name]["fingerprint"]}
-            write_atomic(self.pdir / "batch_manager_steps" / f"{name}.json", json.dumps(record).encode())
-            for log in (self.pdir / "batch_manager_steps").glob(f"{name}.*.log"):
+            write_record(self.pdir, f"batch_manager_steps/{name}.json", record)
+            for log in self.folder.path("batch_manager_steps").glob(f"{name}.*.log"):
                 log.unlink(missing_ok=True)
 
     def _log_path(self, step: str) -> Path:
-        return self.pdir / "batch_manager_steps" / f"{step}.{self.fingerprints.get(step, '')[:16]}.log"
+        return self.folder.path("batch_manager_steps", f"{step}.{self.fingerprints.get(step, '')[:16]}.log")
 
     def log_output(self, step: str, digest: str, rows: int) -> None:
         """Note a released batch's object as soon as it is released: ``synthgen cache gc`` keeps it even
@@ -132,22 +137,16 @@ class Journal:
         finished or saved run's record, or a killed run's log): a resume, mostly answered from the cache."""
         if self._log_path(step).exists():
             return True
-        try:
-            record = json.loads((self.pdir / "batch_manager_steps" / f"{step}.json").read_text())
-        except (FileNotFoundError, ValueError):
-            return False
+        record = read_record(self.pdir, f"batch_manager_steps/{step}.json")
         return bool(record.get("outputs")) and record.get("fingerprint") == self.fingerprints.get(step)
 
     def offline_jobs(self) -> dict[str, list[str]]:
         """Pending offline batch job ids per step, as the last pending run left them."""
-        try:
-            return dict(json.loads((self.pdir / OFFLINE_JOBS).read_text()))
-        except (FileNotFoundError, ValueError):
-            return {}
+        return dict(read_record(self.pdir, OFFLINE_JOBS))
 
     def record_offline_jobs(self, step: str, jobs_ids: tuple[str, ...]) -> None:
         jobs = {**self.offline_jobs(), step: list(jobs_ids)}
-        write_atomic(self.pdir / OFFLINE_JOBS, json.dumps(jobs, indent=1).encode())
+        write_record(self.pdir, OFFLINE_JOBS, jobs)
 
     def clear_offline_jobs(self) -> None:
         """A finished run collected every job: nothing is pending any more."""
@@ -160,22 +159,79 @@ class Journal:
                "steps": {n: {"fingerprint": fingerprints[n], "params": dump["pipeline"]["steps"][n],
                              "forced": n in forced, **summary.get(n, {})} for n in fingerprints},
                "connections": dump["pipeline"]["connections"]}
-        write_atomic(self.pdir / "runs" / f"{time.time_ns()}.json", json.dumps(run).encode())
+        write_record(self.pdir, f"runs/{time.time_ns()}.json", run)
+
+
+_REPORTED: set[str] = set()  # damaged journal files already reported by this process
+
+
+def read_record(pdir: Path, name: str) -> dict[str, Any]:
+    """The journal file ``name`` of ``pdir`` when it verifies, else ``{}`` (a damaged one reported once).
+
+    Raises:
+        CacheError: ``name`` would resolve outside ``pdir``.
+    """
+    path = inside(pdir, *name.split("/"))
+    try:
+        return unseal(path.read_bytes(), name)
+    except FileNotFoundError:
+        return {}
+    except DamagedRecord as exc:
+        if str(path) not in _REPORTED:
+            _REPORTED.add(str(path))
+            logger.warning(f"{exc} in {pdir}: it is ignored, and what it recorded is recomputed from the cache")
+        return {}
+
+
+def write_record(pdir: Path, name: str, value: dict[str, Any]) -> None:
+    """Write the journal file ``name`` of ``pdir`` atomically, with its content hash."""
+    write_atomic(inside(pdir, *name.split("/")), seal(value, name, indent=1))
 
 
 def write_leaf_data(store: Store, data_dir: Path, leaf: str, outputs: list[tuple[str, int]]) -> None:
-    """Write a leaf step's outputs, in order, as ``data/<leaf>/00001.parquet, ...``."""
-    folder = data_dir / leaf
+    """Write a leaf step's outputs, in order, as ``data/<leaf>/00001.parquet, ...``, and record each
+    file's hash (``leaf_data/<leaf>.json`` beside ``data/``) so a damaged file is found and rebuilt."""
+    folder = inside(data_dir, leaf)
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.parquet"):
         old.unlink()
-    number = 0
-    for chunk in _chunks(outputs):
+    hashes: dict[str, str] = {}
+    for number, chunk in enumerate(_chunks(outputs), start=1):
         table = concat_tables([store.get_table(digest) for digest, _ in chunk])
-        number += 1
-        write_parquet_atomic(table, folder / f"{number:05d}.parquet")
-    if number == 0:
-        write_parquet_atomic(pa.table({}), folder / "00001.parquet")
+        hashes[f"{number:05d}.parquet"] = write_parquet_atomic(table, folder / f"{number:05d}.parquet")
+    if not hashes:
+        hashes["00001.parquet"] = write_parquet_atomic(pa.table({}), folder / "00001.parquet")
+    write_record(data_dir.parent, f"{LEAF_DATA}/{leaf}.json", {"files": hashes})
+
+
+def leaf_data_intact(pdir: Path) -> bool:
+    """Whether every leaf's ``data/`` files are there with the bytes written (else a warning: the run
+    rebuilds them from the cached batches, without sending an LLM request again)."""
+    leaves = {p.name for p in (pdir / "data").iterdir() if p.is_dir()} if (pdir / "data").is_dir() else set()
+    leaves |= {p.stem for p in (pdir / LEAF_DATA).glob("*.json")}  # a leaf whose folder was deleted, too
+    return bool(leaves) and all(_leaf_intact(pdir, leaf) for leaf in sorted(leaves))
+
+
+def _leaf_intact(pdir: Path, leaf: str) -> bool:
+    files: dict[str, str] = read_record(pdir, f"{LEAF_DATA}/{leaf}.json").get("files", {})
+    on_disk = {p.name for p in inside(pdir, "data", leaf).glob("*.parquet")}
+    if not files or set(files) != on_disk:
+        logger.warning(f"the data files of leaf '{leaf}' in {pdir} are not the ones the finished run wrote: "
+                       "rebuilding them from the cached batches (no LLM request is sent again)")
+        return False
+    for name, expected in files.items():
+        if _file_hash(inside(pdir, "data", leaf, name)) != expected:
+            logger.warning(f"data/{leaf}/{name} of the finished run in {pdir} is damaged or missing: "
+                           "rebuilding it from the cached batches (no LLM request is sent again)")
+            return False
+    return True
+
+
+def _file_hash(path: Path) -> str | None:
+    try:
+        return hashlib.blake2b(path.read_bytes(), digest_size=20).hexdigest()
+    except (FileNotFoundError, IsADirectoryError):
+        return None
 
 
 def _chunks(outputs: list[tuple[str, int]]) -> Iterator[list[tuple[str, int]]]:
@@ -192,35 +248,28 @@ def _chunks(outputs: list[tuple[str, int]]) -> Iterator[list[tuple[str, int]]]:
 
 
 def concat_tables(tables: list[pa.Table]) -> pa.Table:
-    """Concatenate batch tables whose schemas may differ (a column null in one batch, typed in another)."""
-    tables = [_unpickle_for_export(t) for t in tables if t.num_rows or t.num_columns]
-    tables = [t.drop_columns(["__empty__"]) if "__empty__" in t.column_names else t for t in tables]
+    """Concatenate batch tables whose schemas may differ (a column null in one batch, typed in another).
+
+    Only a null column becomes typed; where batches typed a column differently (ints in one, floats or
+    mixed values in another) the rows are stored again together, so every value keeps its type
+    (:mod:`synthgen.values`).
+    """
+    tables = [t.drop_columns([EMPTY_COLUMN]) if EMPTY_COLUMN in t.column_names else t
+              for t in tables if t.num_rows or t.num_columns]
     if not tables:
         return pa.table({})
-    try:
-        return pa.concat_tables(tables, promote_options="permissive")
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        from synthgen.store import rows_to_table, table_to_rows
-
-        rows = [row for t in tables for row in table_to_rows(t)]
-        return _unpickle_for_export(rows_to_table(rows))
-
-
-def _unpickle_for_export(table: pa.Table) -> pa.Table:
-    """Columns Arrow could not type are exported as JSON text, so the dataset keeps every value."""
-    meta = table.schema.metadata or {}
-    pickled = json.loads(meta.get(b"synthgen.pickled_columns", b"[]"))
-    if not pickled:
-        return table
-    import pickle
-
-    for name in pickled:
-        values = [json.dumps(pickle.loads(v), default=str) for v in table.column(name).to_pylist()]
-        table = table.set_column(table.schema.get_field_index(name), name, pa.array(values, pa.string()))
-    return table.replace_schema_metadata({})
+    if len({tuple(encoded_columns(t.schema)) for t in tables}) == 1:
+        try:
+            return pa.concat_tables(tables, promote_options="default")
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            pass
+    return rows_to_table([row for t in tables for row in table_to_rows(t)])
 
 
-def write_parquet_atomic(table: pa.Table, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(path)
+def write_parquet_atomic(table: pa.Table, path: Path) -> str:
+    """Write ``table`` as Parquet at ``path`` (whole or not at all); return the file's hash."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    data = sink.getvalue().to_pybytes()
+    write_atomic(path, data)
+    return hashlib.blake2b(data, digest_size=20).hexdigest()

@@ -11,9 +11,10 @@ import re
 from collections.abc import Generator, Iterable
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
 from synthgen.errors import ConfigError, PlanError
+from synthgen.names import check_name
 
 if TYPE_CHECKING:
     from synthgen.pipeline import Pipeline
@@ -77,6 +78,12 @@ class _Step(BaseModel):
     use_cache: bool = True
 
     _pipeline: Pipeline | None = PrivateAttr(default=None)
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_plain_name(cls, name: str | None) -> str | None:
+        # A step's name becomes folder and file names in the cache (its leaf data, its journal).
+        return None if name is None else check_name("step", name)
 
     def model_post_init(self, __context: Any) -> None:
         from synthgen.pipeline import Pipeline
