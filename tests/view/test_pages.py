@@ -36,3 +36,11 @@ def test_the_live_state_of_a_finished_run_has_its_failed_rows(pdir: Path) -> Non
 @pytest.mark.parametrize("seconds, text", [(None, "—"), (3.21, "3.2s"), (75, "1m 15s"), (3725, "1h 02m 05s")])
 def test_durations_read_as_people_write_them(seconds: float | None, text: str) -> None:
     assert duration(seconds) == text
+
+
+def test_an_llm_steps_requests_are_counted_for_the_run_page(pdir: Path) -> None:
+    context = run_context(read_run(pdir), PriceTable({}), {})
+    generate = next(s for s in context["steps"] if s["name"] == "generate")
+    # 20 rows, two answers each, 2 rows refused by the server (max_retries=0): 40 sent, 4 failed, no retry.
+    assert generate["llm"]["sent"] == 40 and generate["llm"]["failed"] == 4 and "retries" not in generate["llm"]
+    assert next(s for s in context["steps"] if s["name"] == "load")["llm"] == {}

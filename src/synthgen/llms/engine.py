@@ -86,6 +86,8 @@ class RequestEngine:
         self.cache_hits = 0
         self.retries = 0
         self.waited = 0  # requests another run was sending: answered from its cache entry
+        self.rate_limited = 0  # attempts answered 429
+        self.failed = 0  # requests that ended without an answer
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -202,6 +204,12 @@ class RequestEngine:
             self.cache_hits += 1
         return cached
 
+    def stats(self) -> dict[str, int]:
+        """What this engine did so far: requests sent (attempts), answered from the cache, retried,
+        rate limited (429), failed, and waited for while another run sent them."""
+        return {"sent": self.sent, "cache_hits": self.cache_hits, "retries": self.retries,
+                "rate_limited": self.rate_limited, "failed": self.failed, "waited": self.waited}
+
     @property
     def tokens_used(self) -> int:
         """Tokens (input+output) this engine was answered with."""
@@ -234,6 +242,7 @@ class RequestEngine:
                     self._on_success(result)
                     return result
             if failure.rate_limited:
+                self.rate_limited += 1
                 self.limit.on_rate_limited(epoch)
                 self._open(self.breaker.on_rate_limited(failure.message))
             else:
@@ -244,6 +253,7 @@ class RequestEngine:
                     break
             self.retries += 1
             await sleep_unless_stopping(self._delay(self.retries_of(attempts, failure), failure))
+        self.failed += 1
         logger.warning(f"{self.name}: request failed: {failure.message}")
         return Result(None, error=f"{failure.message} (after {attempts} attempt(s))")
 

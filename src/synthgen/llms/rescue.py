@@ -12,7 +12,6 @@ as paid answers, so one that anybody could write to is not used.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import tempfile
@@ -22,6 +21,7 @@ from typing import Any
 from loguru import logger
 
 from synthgen.blobs import write_atomic
+from synthgen.records import DamagedRecord, seal, unseal
 from synthgen.store import Store
 
 RESCUE_ENV = "SYNTHGEN_RESCUE_DIR"
@@ -44,7 +44,7 @@ def rescue_answer(key: str, record: dict[str, Any], error: OSError) -> bool:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not _private(folder):
             raise PermissionError(f"{folder} is not private to this user")
-        write_atomic(folder / f"{key}.json", json.dumps({"key": key, "record": record}).encode())
+        write_atomic(folder / f"{key}.json", seal({"key": key, "record": record}, f"rescue/{key}"))
     except OSError as exc:
         logger.error(f"an LLM answer could not be written to the cache ({error.strerror}) nor kept in {folder} "
                      f"({exc}): a resumed run pays for it again")
@@ -81,8 +81,8 @@ def import_rescued(store: Store) -> int:
 
 def _read(path: Path) -> dict[str, Any] | None:
     try:
-        entry = json.loads(path.read_text())
-    except (OSError, ValueError):
+        entry = unseal(path.read_bytes(), f"rescue/{path.stem}")
+    except (OSError, DamagedRecord):
         return None
     ok = isinstance(entry, dict) and isinstance(entry.get("record"), dict) and entry.get("key") == path.stem
     return entry if ok and isinstance(entry["record"].get("text"), str) else None

@@ -49,7 +49,16 @@ def raise_if_too_many(failures: Failures, max_failed_fraction: float, distiset: 
 def summary_lines(summary: dict[str, dict[str, Any]]) -> list[str]:
     """One line per step: rows, batches, and rows from cache, computed and failed (which add up)."""
     return [f"{name}: {s['rows']:,} rows in {s['batches']} batches: {s.get('rows_from_cache', 0):,} from cache, "
-            f"{s.get('rows_computed', 0):,} computed, {s.get('failed', 0):,} failed" for name, s in summary.items()]
+            f"{s.get('rows_computed', 0):,} computed, {s.get('failed', 0):,} failed{_requests(s.get('llm'))}"
+            for name, s in summary.items()]
+
+
+def _requests(llm: dict[str, int] | None) -> str:
+    """The LLM requests of a step, when it sent or looked any up."""
+    if not llm:
+        return ""
+    return (f"; LLM requests: {llm.get('sent', 0):,} sent, {llm.get('cache_hits', 0):,} from cache, "
+            f"{llm.get('retries', 0):,} retries, {llm.get('rate_limited', 0):,} rate limited")
 
 
 def failures_line(failures: Failures) -> str:

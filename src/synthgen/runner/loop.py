@@ -9,7 +9,7 @@ the generators' order whatever the replica count or timing.
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -65,6 +65,7 @@ class StepState:
     rows_cached: int = 0
     rows_computed: int = 0
     failures: list[tuple[int, str]] = field(default_factory=list)  # (row of the step's output, error)
+    llm: Counter[str] = field(default_factory=Counter)  # the step's LLM requests in this run
 
     @property
     def in_flight(self) -> int:
@@ -81,6 +82,7 @@ class StepState:
         offset = self.rows_cached + self.rows_computed
         self.outputs.append((done.digest, done.rows))
         self.failures.extend((offset + row, error) for row, error in done.failed)
+        self.llm.update(done.llm)
         if done.cached:
             self.hits, self.rows_cached = self.hits + 1, self.rows_cached + done.rows
         else:
@@ -92,7 +94,7 @@ class StepState:
                 "cache_hits": self.hits, "computed": self.misses, "rows_from_cache": self.rows_cached,
                 "rows_computed": self.rows_computed, "failed": len(self.failures),
                 "failures": [list(f) for f in self.failures[:FAILURE_EXAMPLES]], "kind": self.node.kind,
-                "outputs": plan.stable_hash(self.outputs)}
+                "outputs": plan.stable_hash(self.outputs), **({"llm": dict(self.llm)} if self.llm else {})}
 
 
 class Scheduler:

@@ -31,6 +31,7 @@ class BatchDone:
     key: str = ""
     failed: tuple[tuple[int, str], ...] = ()  # (row in this batch's output, error): finished with failures
     cached: bool = False  # answered from the batch index, not computed in this run
+    llm: dict[str, int] = field(default_factory=dict)  # the step's LLM requests since the replica's last batch
 
 
 @dataclass(frozen=True)

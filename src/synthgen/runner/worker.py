@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +54,8 @@ class Replica:
         self.step = step
         self.store = Store(store_root)
         self.replica = replica
+        self._llm_seen: dict[str, int] = {}
+        self._llm_lock = threading.Lock()
         set_active_store(self.store)
 
     def run_batch(self, task: BatchTask) -> BatchDone:
@@ -73,7 +76,19 @@ class Replica:
             # power cut only means this batch is computed again. (kill -9 loses nothing either way.)
             self.store.put_record("batches", task.key, batch_record(digest, n, failures), sync=False)
         _fire("synthgen_after_batch_written", step=self.step, batch={"seq": task.seq, "digest": digest, "rows": n})
-        return BatchDone(task.step, task.seq, digest, n, key=task.key, failed=tuple(failures))
+        return BatchDone(task.step, task.seq, digest, n, key=task.key, failed=tuple(failures), llm=self._llm_delta())
+
+    def _llm_delta(self) -> dict[str, int]:
+        """The step's LLM request counts since the last batch this replica reported (threads share the
+        engine, so each delta is taken under a lock: the deltas add up to the engine's totals)."""
+        engine = getattr(getattr(self.step, "llm", None), "engine", None)
+        if engine is None or not hasattr(engine, "stats"):
+            return {}
+        with self._llm_lock:
+            now = engine.stats()
+            delta = {k: v - self._llm_seen.get(k, 0) for k, v in now.items()}
+            self._llm_seen = now
+        return {k: v for k, v in delta.items() if v}
 
     def run_generator(self, task: BatchTask, emit: Emit) -> None:
         for done in self.iter_generator(task):

@@ -39,6 +39,7 @@ class StepCounts:
     failed: int = 0
     failures: list[tuple[int, str]] = field(default_factory=list)
     model: str | None = None
+    llm: dict[str, int] = field(default_factory=dict)  # requests sent, cache hits, retries, 429s
 
 
 @dataclass
@@ -170,7 +171,8 @@ def _model(params: dict[str, Any], provenance: dict[str, Any]) -> str | None:
 def _counts(name: str, kind: str, summary: dict[str, Any], model: str | None) -> StepCounts:
     numbers = {k: int(summary.get(k, 0) or 0) for k in ("rows", "batches", "rows_from_cache", "rows_computed", "failed")}
     failures = [(int(row), str(error)) for row, error in summary.get("failures", [])]
-    return StepCounts(name, kind, failures=failures, model=model, **numbers)
+    llm = {str(k): int(v) for k, v in (summary.get("llm") or {}).items() if isinstance(v, int)}
+    return StepCounts(name, kind, failures=failures, model=model, llm=llm, **numbers)
 
 
 def _add_live_rows(steps: dict[str, StepCounts], pdir: Path, provenance: dict[str, Any]) -> None:
