@@ -9,6 +9,9 @@ _EXPORTS = {
     "Task": "synthgen.tasks.base",
     "TextGeneration": "synthgen.tasks.text_generation",
     "ChatGeneration": "synthgen.tasks.chat_generation",
+    "PrometheusEval": "synthgen.tasks.prometheus_eval",
+    "QualityScorer": "synthgen.tasks.quality_scorer",
+    "ComplexityScorer": "synthgen.tasks.complexity_scorer",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -11,6 +11,9 @@ TASKS: tuple[tuple[str, str], ...] = (
     ("ultra_feedback", "synthgen.tasks.ultrafeedback:UltraFeedback"),
     ("self_instruct", "synthgen.tasks.self_instruct:SelfInstruct"),
     ("evol_instruct", "synthgen.tasks.evol_instruct:EvolInstruct"),
+    ("prometheus_eval", "synthgen.tasks.prometheus_eval:PrometheusEval"),
+    ("quality_scorer", "synthgen.tasks.quality_scorer:QualityScorer"),
+    ("complexity_scorer", "synthgen.tasks.complexity_scorer:ComplexityScorer"),
 )
 """(registered name, ``module:Class``) of every built-in task."""
 
