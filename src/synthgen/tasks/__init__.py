@@ -12,6 +12,8 @@ _EXPORTS = {
     "PrometheusEval": "synthgen.tasks.prometheus_eval",
     "QualityScorer": "synthgen.tasks.quality_scorer",
     "ComplexityScorer": "synthgen.tasks.complexity_scorer",
+    "EvolQuality": "synthgen.tasks.evol_quality",
+    "EvolComplexity": "synthgen.tasks.evol_complexity",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -14,6 +14,8 @@ TASKS: tuple[tuple[str, str], ...] = (
     ("prometheus_eval", "synthgen.tasks.prometheus_eval:PrometheusEval"),
     ("quality_scorer", "synthgen.tasks.quality_scorer:QualityScorer"),
     ("complexity_scorer", "synthgen.tasks.complexity_scorer:ComplexityScorer"),
+    ("evol_quality", "synthgen.tasks.evol_quality:EvolQuality"),
+    ("evol_complexity", "synthgen.tasks.evol_complexity:EvolComplexity"),
 )
 """(registered name, ``module:Class``) of every built-in task."""
 
