@@ -216,3 +216,15 @@ def test_the_key_is_in_no_file_a_run_writes(openai_server, tmp_path) -> None:
     files = [f for f in tmp_path.rglob("*") if f.is_file()]
     assert any(f.name == "pipeline.yaml" for f in files) and any(f.name == "README.md" for f in files)
     assert [f for f in files if SECRET.encode() in f.read_bytes()] == []
+
+
+def test_a_raw_prompt_goes_to_the_completions_endpoint_as_it_is(llm, openai_server) -> None:
+    from synthgen.llms.requests import RawPrompt
+
+    seen: list[dict] = []
+    openai_server.reply_fn = lambda body: seen.append(body) or "a raw continuation"
+    [out] = llm.generate([RawPrompt("<|im_start|>user\n")], max_new_tokens=8)
+    assert seen == [{"model": "test-model", "prompt": "<|im_start|>user\n", "max_tokens": 8}]
+    assert out["generations"] == ["a raw continuation"] and out["statistics"]["input_tokens"][0] > 0
+    assert llm.supports_raw_prompt
+    assert not OpenAILLM(model="gpt-4o", api_key="k").supports_raw_prompt, "OpenAI serves /completions for legacy models only"

@@ -91,6 +91,13 @@ class LLM(BaseModel):
         tool): tasks that can answer either way (UltraFeedback) then ask for JSON."""
         return False
 
+    @property
+    def supports_raw_prompt(self) -> bool:
+        """Whether a :class:`~synthgen.llms.requests.RawPrompt` input reaches the model as it is, with no
+        chat template around it (llama.cpp, vLLM, an OpenAI-compatible ``/completions`` endpoint): what
+        Magpie's pre-query templates and Genstruct's prompt format need."""
+        return False
+
     @classmethod
     def registered_name(cls) -> str:
         """``type_name`` when the class sets its own, else its snake_case name (a plugin's

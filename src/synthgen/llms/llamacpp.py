@@ -61,6 +61,10 @@ class LlamaCppLLM(LLM):
         return True
 
     @property
+    def supports_raw_prompt(self) -> bool:
+        return True  # a string is sent to create_completion as it is
+
+    @property
     def model_name(self) -> str:
         return self.model_path or EMBEDDED_MODEL
 

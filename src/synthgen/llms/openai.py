@@ -10,7 +10,7 @@ from pydantic import PrivateAttr
 
 from synthgen.llms.api import APILLM, REQUEST_KEY_HEADER
 from synthgen.llms.params import openai_params
-from synthgen.llms.requests import Request, Result
+from synthgen.llms.requests import RawPrompt, Request, Result
 
 if TYPE_CHECKING:
     from synthgen.llms.offline import BatchAPI
@@ -39,6 +39,12 @@ class OpenAILLM(APILLM):
         # (set the task's structured output explicitly for one that does).
         return self.cache_identity()["host"] == "api.openai.com"
 
+    @property
+    def supports_raw_prompt(self) -> bool:
+        # OpenAI's own API serves /completions for legacy models only; OpenAI-compatible servers (vLLM,
+        # llama.cpp, TGI, SGLang, Ollama) serve it for every model.
+        return self.cache_identity()["host"] != "api.openai.com"
+
     def _make_client(self, key: str) -> Any:
         # Chat completions go through the lean client (see synthgen.llms.http for why not the SDK).
         from synthgen.llms.http import JSONClient
@@ -46,6 +52,10 @@ class OpenAILLM(APILLM):
         return JSONClient(self.resolved_base_url, openai_headers(key), self.timeout)
 
     async def _send(self, request: Request) -> Result:
+        if isinstance(request.input, RawPrompt):
+            data = await self._client.post("/completions", prompt_body(self.model, request),
+                                           headers={REQUEST_KEY_HEADER: request.key})
+            return text_completion_result(data)
         data = await self._client.post("/chat/completions", chat_body(self.model, request),
                                        headers={REQUEST_KEY_HEADER: request.key})
         return completion_result(data)
@@ -111,6 +121,24 @@ def completion_result(data: dict[str, Any]) -> Result:
     message = (choices[0].get("message") or {}) if choices else {}
     return Result(
         message.get("content"),
+        input_tokens=usage.get("prompt_tokens") or 0,
+        output_tokens=usage.get("completion_tokens") or 0,
+        raw=data,
+    )
+
+
+def prompt_body(model: str, request: Request) -> dict[str, Any]:
+    """A ``/completions`` body: the raw prompt as it is, no chat template around it."""
+    kwargs = {"model": model, "prompt": request.input, **openai_params(request.params)}
+    return {**kwargs.pop("extra_body", {}), **kwargs}
+
+
+def text_completion_result(data: dict[str, Any]) -> Result:
+    """A text completion (as plain data) as a :class:`Result`; ``raw`` keeps the whole answer."""
+    choices = data.get("choices") or []
+    usage = data.get("usage") or {}
+    return Result(
+        choices[0].get("text") if choices else None,
         input_tokens=usage.get("prompt_tokens") or 0,
         output_tokens=usage.get("completion_tokens") or 0,
         raw=data,

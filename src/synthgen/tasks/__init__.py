@@ -14,6 +14,12 @@ _EXPORTS = {
     "ComplexityScorer": "synthgen.tasks.complexity_scorer",
     "EvolQuality": "synthgen.tasks.evol_quality",
     "EvolComplexity": "synthgen.tasks.evol_complexity",
+    "TextClassification": "synthgen.tasks.text_classification",
+    "GenerateSentencePair": "synthgen.tasks.generate_sentence_pair",
+    "CLAIR": "synthgen.tasks.clair",
+    "InstructionBacktranslation": "synthgen.tasks.instruction_backtranslation",
+    "Genstruct": "synthgen.tasks.genstruct",
+    "StructuredGeneration": "synthgen.tasks.structured_generation",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -16,6 +16,12 @@ TASKS: tuple[tuple[str, str], ...] = (
     ("complexity_scorer", "synthgen.tasks.complexity_scorer:ComplexityScorer"),
     ("evol_quality", "synthgen.tasks.evol_quality:EvolQuality"),
     ("evol_complexity", "synthgen.tasks.evol_complexity:EvolComplexity"),
+    ("text_classification", "synthgen.tasks.text_classification:TextClassification"),
+    ("generate_sentence_pair", "synthgen.tasks.generate_sentence_pair:GenerateSentencePair"),
+    ("clair", "synthgen.tasks.clair:CLAIR"),
+    ("instruction_backtranslation", "synthgen.tasks.instruction_backtranslation:InstructionBacktranslation"),
+    ("genstruct", "synthgen.tasks.genstruct:Genstruct"),
+    ("structured_generation", "synthgen.tasks.structured_generation:StructuredGeneration"),
 )
 """(registered name, ``module:Class``) of every built-in task."""
 
