@@ -20,6 +20,9 @@ _EXPORTS = {
     "InstructionBacktranslation": "synthgen.tasks.instruction_backtranslation",
     "Genstruct": "synthgen.tasks.genstruct",
     "StructuredGeneration": "synthgen.tasks.structured_generation",
+    "Magpie": "synthgen.tasks.magpie",
+    "MagpieGenerator": "synthgen.tasks.magpie",
+    "GeneratorTask": "synthgen.tasks.generator",
 }
 
 __all__ = sorted(_EXPORTS)

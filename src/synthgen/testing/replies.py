@@ -16,11 +16,17 @@ _TEXTS = re.compile(r"^<text (\d+)>", re.MULTILINE)
 _QUERIES = re.compile(r"Develop (\d+) user queries")
 _GIVEN = re.compile(r"#The Given Prompt#:\s*\n(.*?)\n\s*#(?:Rewritten|Created) Prompt#", re.DOTALL)
 _CONTEXT = re.compile(r"# Context\s*\n(.*?)\n\s*#", re.DOTALL)
+# A raw prompt that ends on the opening of a turn (Magpie; Gemma carries the system prompt after it): Llama 3, ChatML or Gemma layout.
+_OPEN_TURN = re.compile(r"(?:<\|start_header_id\|>|<\|im_start\|>|<start_of_turn>)(?:(?P<user>user)|assistant|model)"
+                        r"(?:<\|end_header_id\|>\n\n|\n)[^<]*$")
+_TURN_TEXT = re.compile(r"(?:<\|end_header_id\|>\n\n|<\|im_start\|>user\n|<start_of_turn>user\n)([^<]+)")
 
 
 def shaped_reply(body: dict[str, Any]) -> str:
     """The answer to an OpenAI chat/completions or Anthropic messages request body."""
     prompt = _prompt_of(body)
+    if "prompt" in body and (match := _OPEN_TURN.search(prompt)):
+        return _magpie_turn(prompt, match.group("user") is not None)
     if _TEXTS.search(prompt):
         return _judge(prompt)
     if match := _QUERIES.search(prompt):
@@ -39,6 +45,14 @@ def _judge(prompt: str) -> str:
     seed = int(hashlib.sha256(prompt.encode()).hexdigest()[:8], 16)
     ratings = [5 - (seed + i) % 5 for i in range(len(texts))]
     return "My evaluation follows.\n\n" + render_answer(ratings)
+
+
+def _magpie_turn(prompt: str, user: bool) -> str:
+    # The answer names the question it answers, so a test can check the turns belong together.
+    if user:
+        return "How do tides work?"
+    turns = [t.strip() for t in _TURN_TEXT.findall(prompt) if t.strip()]
+    return f"Here is a short answer to: {turns[-1] if turns else 'nothing'}"
 
 
 def _queries(count: int, context: str) -> str:

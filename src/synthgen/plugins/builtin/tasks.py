@@ -22,6 +22,8 @@ TASKS: tuple[tuple[str, str], ...] = (
     ("instruction_backtranslation", "synthgen.tasks.instruction_backtranslation:InstructionBacktranslation"),
     ("genstruct", "synthgen.tasks.genstruct:Genstruct"),
     ("structured_generation", "synthgen.tasks.structured_generation:StructuredGeneration"),
+    ("magpie", "synthgen.tasks.magpie:Magpie"),
+    ("magpie_generator", "synthgen.tasks.magpie:MagpieGenerator"),
 )
 """(registered name, ``module:Class``) of every built-in task."""
 
