@@ -23,6 +23,7 @@ _EXPORTS = {
     "Magpie": "synthgen.tasks.magpie",
     "MagpieGenerator": "synthgen.tasks.magpie",
     "GeneratorTask": "synthgen.tasks.generator",
+    "EvolComplexityGenerator": "synthgen.tasks.evol_complexity_generator",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -24,6 +24,7 @@ TASKS: tuple[tuple[str, str], ...] = (
     ("structured_generation", "synthgen.tasks.structured_generation:StructuredGeneration"),
     ("magpie", "synthgen.tasks.magpie:Magpie"),
     ("magpie_generator", "synthgen.tasks.magpie:MagpieGenerator"),
+    ("evol_complexity_generator", "synthgen.tasks.evol_complexity_generator:EvolComplexityGenerator"),
 )
 """(registered name, ``module:Class``) of every built-in task."""
 
