@@ -61,7 +61,7 @@ BUILTIN = sorted(p.stem for p in (Path(__file__).parents[2] / "conf" / "pipeline
 
 
 def test_the_list_of_builtin_pipelines_is_the_conf_folder() -> None:
-    assert BUILTIN == ["evol_instruct", "self_instruct", "text_generation", "ultrafeedback",
+    assert BUILTIN == ["evol_instruct", "magpie", "prometheus", "self_instruct", "text_generation", "ultrafeedback",
                        "ultrafeedback_two_models"], "a new conf/pipeline/*.yaml needs its checks below"
 
 
@@ -100,6 +100,14 @@ def test_every_builtin_pipeline_runs_against_the_test_server_with_shaped_replies
         assert "ratings:" in done.stdout
         if pipeline == "ultrafeedback_two_models":  # one response from each generator step
             assert all(len(r["generation_models"]) == 2 for r in rated)
+    elif pipeline == "magpie":  # through the server's /v1/completions: raw pre-query prompts
+        rows = leaves["default"]
+        assert [(r["instruction"], r["response"]) for r in rows] == [
+            ("How do tides work?", "Here is a short answer to: How do tides work?")] * 2
+    elif pipeline == "prometheus":
+        rows = leaves["default"]
+        assert all(r["generation"].startswith("Here is a short answer") for r in rows)
+        assert all(r["result"] in {1, 2, 3, 4, 5} and r["feedback"] for r in rows)
     elif pipeline == "self_instruct":
         rows = leaves["default"]
         assert len(rows) == 2 * 3, "three queries per topic, one row each"

@@ -139,3 +139,20 @@ def test_a_pipeline_judges_through_the_test_server_and_reruns_from_the_cache(ope
     assert openai_server.counters.requests == 3
     assert build().run()["default"]["train"].to_list() == out
     assert openai_server.counters.requests == 3
+
+
+def test_a_backend_that_enforces_schemas_is_asked_for_feedback_and_an_enum_result() -> None:
+    llm = ScriptedLLM(answers=['{"feedback": "Precise.", "result": 5}', '{"feedback": "x", "result": 9}'], structured=True)
+    task = PrometheusEval(llm=llm, mode="absolute", rubric="honesty", name="p")
+    out = run_task(task, [{"instruction": "Q", "generation": "a"}] * 2)
+    assert [(r["feedback"], r["result"]) for r in out] == [("Precise.", 5), (None, None)]
+    assert llm.requests[0].schema["properties"]["result"]["enum"] == [1, 2, 3, 4, 5]  # type: ignore[index]
+    assert '{"feedback": "(your feedback)", "result": (an integer from 1 to 5)}' in llm.requests[0].input[1]["content"]  # type: ignore[index]
+    assert "not an integer from 1 to 5" in out[1]["synthgen_metadata"]["error_p"]
+
+
+@pytest.mark.parametrize(("text", "mode", "expected"),
+                         [('{"feedback": "B is right.", "result": "B"}', "relative", {"feedback": "B is right.", "result": "B"}),
+                          ('```json\n{"result": 3}\n```', "absolute", {"feedback": None, "result": 3})])
+def test_json_answers_parse(text: str, mode: str, expected: dict[str, Any]) -> None:
+    assert parse_output(text, mode) == expected  # type: ignore[arg-type]

@@ -1,7 +1,7 @@
 """Deterministic answers shaped like real model output, for the built-in tasks' prompts.
 
 ``OpenAITestServer(reply_fn=shaped_reply)`` (or Anthropic's) answers an UltraFeedback judge with rated
-sections, a SelfInstruct prompt with a numbered list of queries, an EvolInstruct prompt with a rewritten
+sections, a Prometheus judge with feedback and a result, Magpie's raw prompts with a question or an answer, a SelfInstruct prompt with a numbered list of queries, an EvolInstruct prompt with a rewritten
 instruction, and anything else with a short answer, so a whole built-in pipeline runs end to end with
 meaningful rows: ratings that differ, DPO pairs that exist, instructions to expand.
 """
@@ -29,6 +29,8 @@ def shaped_reply(body: dict[str, Any]) -> str:
         return _magpie_turn(prompt, match.group("user") is not None)
     if _TEXTS.search(prompt):
         return _judge(prompt)
+    if "###Response to evaluate:" in prompt or "###Response A:" in prompt:
+        return _prometheus(prompt)
     if match := _QUERIES.search(prompt):
         return _queries(int(match.group(1)), _first(_CONTEXT, prompt, "the topic"))
     if match := _GIVEN.search(prompt):
@@ -45,6 +47,14 @@ def _judge(prompt: str) -> str:
     seed = int(hashlib.sha256(prompt.encode()).hexdigest()[:8], 16)
     ratings = [5 - (seed + i) % 5 for i in range(len(texts))]
     return "My evaluation follows.\n\n" + render_answer(ratings)
+
+
+def _prometheus(prompt: str) -> str:
+    from synthgen.tasks.prometheus_eval import render_answer
+
+    seed = int(hashlib.sha256(prompt.encode()).hexdigest()[:8], 16)
+    result: int | str = ("A", "B")[seed % 2] if "###Response A:" in prompt else 1 + seed % 5
+    return render_answer("The response follows the rubric in most respects.", result)
 
 
 def _magpie_turn(prompt: str, user: bool) -> str:
