@@ -28,6 +28,7 @@ _BUILTINS = {
     "FormatTextGenerationSFT": "formatting",
     "FormatChatGenerationDPO": "formatting_chat", "FormatChatGenerationSFT": "formatting_chat",
     "MergeColumns": "merge", "TruncateTextColumn": "truncate", "DataSampler": "sampler",
+    "EmbeddingDedup": "embedding_dedup",
 }
 
 __all__ = ["GeneratorStep", "GlobalStep", "RuntimeParameter", "Step", "StepInput", "StepOutput",

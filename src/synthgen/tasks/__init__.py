@@ -24,6 +24,8 @@ _EXPORTS = {
     "MagpieGenerator": "synthgen.tasks.magpie",
     "GeneratorTask": "synthgen.tasks.generator",
     "EvolComplexityGenerator": "synthgen.tasks.evol_complexity_generator",
+    "EmbeddingGeneration": "synthgen.tasks.embedding_generation",
+    "GenerateEmbeddings": "synthgen.tasks.embedding_generation",
 }
 
 __all__ = sorted(_EXPORTS)

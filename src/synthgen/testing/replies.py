@@ -9,6 +9,7 @@ meaningful rows: ratings that differ, DPO pairs that exist, instructions to expa
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from typing import Any
 
@@ -87,3 +88,13 @@ def _content(content: Any) -> str:
     if isinstance(content, str):
         return content
     return "\n".join(b.get("text", "") for b in content if isinstance(b, dict))
+
+
+def bag_of_words_vector(text: str, dimensions: int = 32) -> list[float]:
+    """A deterministic unit vector of the text's words (case and punctuation ignored): texts with the same
+    words embed the same, texts that share words are close, so dedup by cosine similarity can be tested."""
+    vector = [0.0] * dimensions
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        vector[int(hashlib.sha256(word.encode()).hexdigest()[:8], 16) % dimensions] += 1.0
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    return [v / norm for v in vector]

@@ -24,6 +24,7 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("merge_columns", "synthgen.steps.merge:MergeColumns"),
     ("truncate_text_column", "synthgen.steps.truncate:TruncateTextColumn"),
     ("data_sampler", "synthgen.steps.sampler:DataSampler"),
+    ("embedding_dedup", "synthgen.steps.embedding_dedup:EmbeddingDedup"),
 )
 """(registered name, ``module:Class``) of every built-in step, imported when a config names it."""
 

@@ -25,6 +25,8 @@ TASKS: tuple[tuple[str, str], ...] = (
     ("magpie", "synthgen.tasks.magpie:Magpie"),
     ("magpie_generator", "synthgen.tasks.magpie:MagpieGenerator"),
     ("evol_complexity_generator", "synthgen.tasks.evol_complexity_generator:EvolComplexityGenerator"),
+    ("embedding_generation", "synthgen.tasks.embedding_generation:EmbeddingGeneration"),
+    ("generate_embeddings", "synthgen.tasks.embedding_generation:GenerateEmbeddings"),
 )
 """(registered name, ``module:Class``) of every built-in task."""
 
