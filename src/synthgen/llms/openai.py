@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from loguru import logger
 from pydantic import PrivateAttr
 
 from synthgen.llms.api import APILLM, REQUEST_KEY_HEADER
+from synthgen.llms.http import APIStatusError
 from synthgen.llms.params import openai_params
 from synthgen.llms.requests import RawPrompt, Request, Result
 
@@ -23,6 +25,11 @@ class OpenAILLM(APILLM):
         model: model name, e.g. ``"gpt-4o-mini"``.
         base_url: e.g. ``"http://127.0.0.1:8000/v1"`` for a local server.
         api_key: defaults to ``$OPENAI_API_KEY``.
+        structured_output: how a task's JSON schema is sent. ``json_schema`` (``response_format`` of type
+            ``json_schema``: OpenAI, vLLM, llama.cpp's server, SGLang, Ollama enforce it); ``json_object``
+            (JSON mode, the schema only in the prompt); ``none`` (nothing sent: judging tasks ask for their
+            text format). ``auto`` (the default) sends ``json_schema`` and, if the server answers 400,
+            falls back once to ``none`` for the rest of the run.
     """
 
     type_name: ClassVar[str] = "openai"
@@ -31,13 +38,23 @@ class OpenAILLM(APILLM):
     base_url_env: ClassVar[str] = "OPENAI_BASE_URL"
     default_base_url: ClassVar[str] = "https://api.openai.com/v1"
 
+    structured_output: Literal["auto", "json_schema", "json_object", "none"] = "auto"
+
     _sdk: Any = PrivateAttr(default=None)
+    _schema_refused: bool = PrivateAttr(default=False)
 
     @property
     def supports_structured_output(self) -> bool:
-        # OpenAI's own API enforces json_schema; an OpenAI-compatible server may not support it
-        # (set the task's structured output explicitly for one that does).
-        return self.cache_identity()["host"] == "api.openai.com"
+        # Judging tasks then ask for JSON and send their schema; after an `auto` fallback they still parse
+        # the JSON the prompt asks for.
+        return self.structured_output in ("auto", "json_schema")
+
+    @property
+    def response_format(self) -> str:
+        """How a schema is sent now: ``structured_output``, with ``auto`` resolved (and fallen back)."""
+        if self.structured_output == "auto":
+            return "none" if self._schema_refused else "json_schema"
+        return self.structured_output
 
     @property
     def supports_raw_prompt(self) -> bool:
@@ -56,9 +73,27 @@ class OpenAILLM(APILLM):
             data = await self._client.post("/completions", prompt_body(self.model, request),
                                            headers={REQUEST_KEY_HEADER: request.key})
             return text_completion_result(data)
-        data = await self._client.post("/chat/completions", chat_body(self.model, request),
-                                       headers={REQUEST_KEY_HEADER: request.key})
+        headers = {REQUEST_KEY_HEADER: request.key}
+        try:
+            data = await self._client.post("/chat/completions", chat_body(self.model, request, self.response_format),
+                                           headers=headers)
+        except APIStatusError as exc:
+            if not self._falls_back(request, exc):
+                raise
+            data = await self._client.post("/chat/completions", chat_body(self.model, request, "none"),
+                                           headers=headers)
         return completion_result(data)
+
+    def _falls_back(self, request: Request, exc: APIStatusError) -> bool:
+        """Whether ``exc`` is a server refusing the schema in ``auto`` mode (then the run goes on without)."""
+        if self.structured_output != "auto" or request.schema is None or exc.status_code != 400:
+            return False
+        if not self._schema_refused:
+            self._schema_refused = True
+            logger.warning(f"openai LLM '{self.model}': the server at {self.resolved_base_url} refused a json_schema "
+                           f"response_format ({str(exc)[:160]}); sending no schema from now on. Set "
+                           "structured_output=json_object or none to choose")
+        return True
 
     def _batch_api(self) -> BatchAPI:
         from synthgen.llms.openai_batch import OpenAIBatchAPI
@@ -80,15 +115,20 @@ class OpenAILLM(APILLM):
         super().unload()
 
 
-def chat_kwargs(model: str, request: Request) -> dict[str, Any]:
-    """``chat.completions.create`` arguments; names OpenAI does not know travel in ``extra_body``."""
+def chat_kwargs(model: str, request: Request, response_format: str = "json_schema") -> dict[str, Any]:
+    """``chat.completions.create`` arguments; names OpenAI does not know travel in ``extra_body``.
+
+    ``response_format`` says how the request's schema is sent: ``json_schema``, ``json_object`` or ``none``.
+    """
     messages = request.input if isinstance(request.input, list) else [{"role": "user", "content": request.input}]
     kwargs: dict[str, Any] = {"model": model, "messages": messages, **openai_params(request.params)}
-    if request.schema is not None:
+    if request.schema is not None and response_format == "json_schema":
         kwargs["response_format"] = {
             "type": "json_schema",
             "json_schema": {"name": schema_name(request.schema), "schema": request.schema},
         }
+    elif request.schema is not None and response_format == "json_object":
+        kwargs["response_format"] = {"type": "json_object"}
     return kwargs
 
 
@@ -97,9 +137,9 @@ def schema_name(schema: dict[str, Any]) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", str(schema.get("title") or "output"))[:64]
 
 
-def chat_body(model: str, request: Request) -> dict[str, Any]:
+def chat_body(model: str, request: Request, response_format: str = "json_schema") -> dict[str, Any]:
     """The request body on the wire (what a batch file line holds): ``extra_body`` merged in."""
-    kwargs = chat_kwargs(model, request)
+    kwargs = chat_kwargs(model, request, response_format)
     return {**kwargs.pop("extra_body", {}), **kwargs}
 
 
