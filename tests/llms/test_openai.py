@@ -245,9 +245,10 @@ def test_structured_output_setting_decides_the_response_format(openai_server, mo
     assert llm.supports_structured_output == (mode in ("auto", "json_schema"))
 
 
-def test_auto_falls_back_once_to_no_schema_when_the_server_refuses_it(openai_server) -> None:
+def test_auto_falls_back_to_json_object_then_to_no_schema_when_the_server_refuses(openai_server) -> None:
     seen: list[dict] = []
     openai_server.reply_fn = lambda body: seen.append(body) or '{"score": 1, "reason": "x"}'
+    openai_server.inject(422, count=1)  # llama-cpp-python's server validates response_format: 422
     openai_server.inject(400, count=1)
     llm = OpenAILLM(model="m", base_url=openai_server.base_url, api_key=SECRET, max_retries=0, max_concurrency=1)
     llm.load()
@@ -257,6 +258,19 @@ def test_auto_falls_back_once_to_no_schema_when_the_server_refuses_it(openai_ser
         llm.unload()
     assert first["generations"][0] and second["generations"][0], "no row lost to the refusal"
     assert all("response_format" not in body for body in seen) and llm.response_format == "none"
+    assert openai_server.counters.faults == {"422": 1, "400": 1}
+
+
+def test_json_object_sends_the_schema_along(openai_server) -> None:
+    seen: list[dict] = []
+    openai_server.reply_fn = lambda body: seen.append(body) or '{"score": 1, "reason": "x"}'
+    llm = OpenAILLM(model="m", base_url=openai_server.base_url, api_key=SECRET, structured_output="json_object")
+    llm.load()
+    try:
+        llm.generate([chat("a")], structured_output=Rating)
+    finally:
+        llm.unload()
+    assert seen[0]["response_format"] == {"type": "json_object", "schema": Rating.model_json_schema()}
 
 
 def test_an_explicit_json_schema_is_not_dropped_on_a_400(openai_server) -> None:

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from synthgen.llms.offline import BatchAPI
 
 
+_FALLBACKS = ("json_schema", "json_object", "none")
+"""The ways to send a schema that ``structured_output="auto"`` tries, in order."""
+
+
 class OpenAILLM(APILLM):
     """Chat completions from OpenAI or an OpenAI-compatible server (vLLM, llama.cpp, TGI, ...).
 
@@ -26,10 +30,11 @@ class OpenAILLM(APILLM):
         base_url: e.g. ``"http://127.0.0.1:8000/v1"`` for a local server.
         api_key: defaults to ``$OPENAI_API_KEY``.
         structured_output: how a task's JSON schema is sent. ``json_schema`` (``response_format`` of type
-            ``json_schema``: OpenAI, vLLM, llama.cpp's server, SGLang, Ollama enforce it); ``json_object``
-            (JSON mode, the schema only in the prompt); ``none`` (nothing sent: judging tasks ask for their
-            text format). ``auto`` (the default) sends ``json_schema`` and, if the server answers 400,
-            falls back once to ``none`` for the rest of the run.
+            ``json_schema``: OpenAI, vLLM, llama.cpp's llama-server, SGLang, Ollama enforce it);
+            ``json_object`` (``{"type": "json_object", "schema": ...}``: llama-cpp-python's server and
+            vLLM enforce the schema, others give plain JSON mode); ``none`` (nothing sent). ``auto`` (the
+            default) sends ``json_schema``; when the server refuses it (400, 422, or an error naming
+            ``response_format``) it tries ``json_object``, then ``none``, and keeps what worked for the run.
     """
 
     type_name: ClassVar[str] = "openai"
@@ -41,7 +46,7 @@ class OpenAILLM(APILLM):
     structured_output: Literal["auto", "json_schema", "json_object", "none"] = "auto"
 
     _sdk: Any = PrivateAttr(default=None)
-    _schema_refused: bool = PrivateAttr(default=False)
+    _refused: list[str] = PrivateAttr(default_factory=list)
 
     @property
     def supports_structured_output(self) -> bool:
@@ -53,7 +58,7 @@ class OpenAILLM(APILLM):
     def response_format(self) -> str:
         """How a schema is sent now: ``structured_output``, with ``auto`` resolved (and fallen back)."""
         if self.structured_output == "auto":
-            return "none" if self._schema_refused else "json_schema"
+            return next(f for f in _FALLBACKS if f not in self._refused)
         return self.structured_output
 
     @property
@@ -73,26 +78,29 @@ class OpenAILLM(APILLM):
             data = await self._client.post("/completions", prompt_body(self.model, request),
                                            headers={REQUEST_KEY_HEADER: request.key})
             return text_completion_result(data)
-        headers = {REQUEST_KEY_HEADER: request.key}
-        try:
-            data = await self._client.post("/chat/completions", chat_body(self.model, request, self.response_format),
-                                           headers=headers)
-        except APIStatusError as exc:
-            if not self._falls_back(request, exc):
-                raise
-            data = await self._client.post("/chat/completions", chat_body(self.model, request, "none"),
-                                           headers=headers)
-        return completion_result(data)
+        while True:
+            response_format = self.response_format
+            try:
+                data = await self._client.post("/chat/completions", chat_body(self.model, request, response_format),
+                                               headers={REQUEST_KEY_HEADER: request.key})
+                return completion_result(data)
+            except APIStatusError as exc:
+                if not self._falls_back(request, response_format, exc):
+                    raise
 
-    def _falls_back(self, request: Request, exc: APIStatusError) -> bool:
-        """Whether ``exc`` is a server refusing the schema in ``auto`` mode (then the run goes on without)."""
-        if self.structured_output != "auto" or request.schema is None or exc.status_code != 400:
+    def _falls_back(self, request: Request, response_format: str, exc: APIStatusError) -> bool:
+        """Whether ``exc`` is the server refusing ``response_format`` in ``auto`` mode: then the next one
+        in :data:`_FALLBACKS` is used, for this request and the rest of the run."""
+        if self.structured_output != "auto" or request.schema is None or response_format == "none":
             return False
-        if not self._schema_refused:
-            self._schema_refused = True
-            logger.warning(f"openai LLM '{self.model}': the server at {self.resolved_base_url} refused a json_schema "
-                           f"response_format ({str(exc)[:160]}); sending no schema from now on. Set "
-                           "structured_output=json_object or none to choose")
+        # 400/422 is the usual refusal; llama-cpp-python's server answers its validation error with a 500.
+        if exc.status_code not in (400, 422) and "response_format" not in str(exc):
+            return False
+        if response_format not in self._refused:
+            self._refused.append(response_format)
+            logger.warning(f"openai LLM '{self.model}': the server at {self.resolved_base_url} refused a "
+                           f"{response_format} response_format ({str(exc)[:160]}); trying {self.response_format} "
+                           "from now on. Set structured_output= to choose")
         return True
 
     def _batch_api(self) -> BatchAPI:
@@ -128,7 +136,7 @@ def chat_kwargs(model: str, request: Request, response_format: str = "json_schem
             "json_schema": {"name": schema_name(request.schema), "schema": request.schema},
         }
     elif request.schema is not None and response_format == "json_object":
-        kwargs["response_format"] = {"type": "json_object"}
+        kwargs["response_format"] = {"type": "json_object", "schema": request.schema}
     return kwargs
 
 
