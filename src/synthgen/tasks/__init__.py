@@ -25,6 +25,7 @@ _EXPORTS = {
     "GeneratorTask": "synthgen.tasks.generator",
     "EvolComplexityGenerator": "synthgen.tasks.evol_complexity_generator",
     "EmbeddingGeneration": "synthgen.tasks.embedding_generation",
+    "EvolInstructGenerator": "synthgen.tasks.evol_instruct_generator",
     "GenerateEmbeddings": "synthgen.tasks.embedding_generation",
 }
 

@@ -27,6 +27,7 @@ TASKS: tuple[tuple[str, str], ...] = (
     ("evol_complexity_generator", "synthgen.tasks.evol_complexity_generator:EvolComplexityGenerator"),
     ("embedding_generation", "synthgen.tasks.embedding_generation:EmbeddingGeneration"),
     ("generate_embeddings", "synthgen.tasks.embedding_generation:GenerateEmbeddings"),
+    ("evol_instruct_generator", "synthgen.tasks.evol_instruct_generator:EvolInstructGenerator"),
 )
 """(registered name, ``module:Class``) of every built-in task."""
 

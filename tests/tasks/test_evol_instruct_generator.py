@@ -1,4 +1,4 @@
-"""EvolComplexityGenerator: seeded first requests, in-depth evolutions, one sample per row, failures kept."""
+"""EvolInstructGenerator and EvolComplexityGenerator: seeded first requests, evolutions, one sample per row."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import pytest
 from synthgen.errors import ConfigError
 from synthgen.tasks.evol_complexity import IN_DEPTH_MUTATIONS
 from synthgen.tasks.evol_complexity_generator import EvolComplexityGenerator
+from synthgen.tasks.evol_instruct import DEFAULT_MUTATIONS
+from synthgen.tasks.evol_instruct_generator import EvolInstructGenerator
 from synthgen.testing.fake_llm import FakeLLM
 from tests.tasks.scripted import ScriptedLLM
 
@@ -46,3 +48,11 @@ def test_rows_are_different_samples_and_reproducible() -> None:
 def test_a_failed_round_gives_a_none_instruction_and_the_error() -> None:
     [row] = rows_of(EvolComplexityGenerator(llm=ScriptedLLM(answers=["Q?", None]), num_rows=1, name="g"))
     assert row["instruction"] is None and row["synthgen_metadata"]["error_g"] == "evolution 2: boom"
+
+
+def test_evol_instruct_generator_uses_every_evol_instruct_mutation() -> None:
+    gen = EvolInstructGenerator(llm=FakeLLM(), num_instructions=30, name="g")
+    assert list(gen.mutation_templates) == list(DEFAULT_MUTATIONS)
+    assert list(EvolComplexityGenerator(llm=FakeLLM(), num_rows=1).mutation_templates) == list(IN_DEPTH_MUTATIONS)
+    used = {row["synthgen_metadata"]["mutations_g"][1] for row in rows_of(gen)}
+    assert "breadth" in used and used <= set(DEFAULT_MUTATIONS)
