@@ -141,8 +141,9 @@ class EvolQuality(Task):
             live = [(row, chain) for row, chain in zip(rows, chains, strict=True) if chain.current is not None]
             if not live:
                 break
-            prompts: list[LLMInput] = [chain.ask(self.format_input(row, evolution, chain.current), self.mutation_for(row, evolution))
-                       for row, chain in live]
+            prompts: list[LLMInput] = [
+                chain.ask(self.format_input(row, evolution, chain.current), self.mutation_for(row, evolution))
+                for row, chain in live]
             for (row, chain), output in zip(live, self.llm.generate(prompts), strict=True):
                 chain.record(self._round(row, output), output)
         yield [self._row_for(row, chain) for row, chain in zip(rows, chains, strict=True)]

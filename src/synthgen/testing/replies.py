@@ -1,7 +1,8 @@
 """Deterministic answers shaped like real model output, for the built-in tasks' prompts.
 
 ``OpenAITestServer(reply_fn=shaped_reply)`` (or Anthropic's) answers an UltraFeedback judge with rated
-sections, a Prometheus judge with feedback and a result, Magpie's raw prompts with a question or an answer, a SelfInstruct prompt with a numbered list of queries, an EvolInstruct prompt with a rewritten
+sections, a Prometheus judge with feedback and a result, Magpie's raw prompts with a question or an
+answer, a SelfInstruct prompt with a numbered list of queries, an EvolInstruct prompt with a rewritten
 instruction, and anything else with a short answer, so a whole built-in pipeline runs end to end with
 meaningful rows: ratings that differ, DPO pairs that exist, instructions to expand.
 """
@@ -17,7 +18,8 @@ _TEXTS = re.compile(r"^<text (\d+)>", re.MULTILINE)
 _QUERIES = re.compile(r"Develop (\d+) user queries")
 _GIVEN = re.compile(r"#The Given Prompt#:\s*\n(.*?)\n\s*#(?:Rewritten|Created) Prompt#", re.DOTALL)
 _CONTEXT = re.compile(r"# Context\s*\n(.*?)\n\s*#", re.DOTALL)
-# A raw prompt that ends on the opening of a turn (Magpie; Gemma carries the system prompt after it): Llama 3, ChatML or Gemma layout.
+# A raw prompt that ends on the opening of a turn (Magpie): Llama 3, ChatML or Gemma layout (Gemma carries
+# the system prompt after the opening).
 _OPEN_TURN = re.compile(r"(?:<\|start_header_id\|>|<\|im_start\|>|<start_of_turn>)(?:(?P<user>user)|assistant|model)"
                         r"(?:<\|end_header_id\|>\n\n|\n)[^<]*$")
 _TURN_TEXT = re.compile(r"(?:<\|end_header_id\|>\n\n|<\|im_start\|>user\n|<start_of_turn>user\n)([^<]+)")

@@ -60,7 +60,8 @@ class OpenAITestServer(TestServerBase):
     async def embeddings(self, request: web.Request, body: dict[str, Any]) -> web.Response:
         texts = body.get("input", [])
         texts = [texts] if isinstance(texts, str) else list(texts)
-        data = [{"object": "embedding", "index": i, "embedding": bag_of_words_vector(str(t))} for i, t in enumerate(texts)]
+        data = [{"object": "embedding", "index": i, "embedding": bag_of_words_vector(str(t))}
+                for i, t in enumerate(texts)]
         tokens = sum(count_tokens(str(t)) for t in texts)
         return web.json_response({"object": "list", "data": data, "model": body.get("model", self.model),
                                   "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
