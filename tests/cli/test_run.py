@@ -61,13 +61,23 @@ BUILTIN = sorted(p.stem for p in (Path(__file__).parents[2] / "conf" / "pipeline
 
 
 def test_the_list_of_builtin_pipelines_is_the_conf_folder() -> None:
-    assert BUILTIN == ["evol_instruct", "self_instruct", "text_generation", "ultrafeedback",
+    assert BUILTIN == ["embedding_dedup", "evol_instruct", "magpie", "prometheus", "self_instruct", "text_generation", "ultrafeedback",
                        "ultrafeedback_two_models"], "a new conf/pipeline/*.yaml needs its checks below"
+
+
+def embeddings_overrides(pipeline: str, srv: OpenAITestServer | None = None) -> list[str]:
+    """embedding_dedup's embeddings backend is its own setting: the fake one, or the test server's."""
+    if pipeline != "embedding_dedup":
+        return []
+    if srv is None:
+        return ["pipeline.steps.embed.embeddings.type=fake_embeddings"]
+    return ["pipeline.steps.embed.embeddings.type=openai_embeddings", "+pipeline.steps.embed.embeddings.model=e",
+            f"+pipeline.steps.embed.embeddings.base_url={srv.base_url}"]
 
 
 @pytest.mark.parametrize("pipeline", BUILTIN)
 def test_every_builtin_pipeline_runs_on_the_fake_llm(run_cli: RunCli, pipeline: str) -> None:
-    done = run_cli("synthgen", f"pipeline={pipeline}", "llm=fake", "num_rows=2")
+    done = run_cli("synthgen", f"pipeline={pipeline}", "llm=fake", "num_rows=2", *embeddings_overrides(pipeline))
     assert done.returncode == 0, done.stderr
     assert "dataset saved to" in done.stdout
     if pipeline.startswith("ultrafeedback"):
@@ -87,7 +97,8 @@ def test_every_builtin_pipeline_runs_against_the_test_server_with_shaped_replies
     from synthgen.testing.replies import shaped_reply
 
     server.reply_fn = shaped_reply
-    done = run_cli("synthgen", f"pipeline={pipeline}", *server_llm(server), "num_rows=2")
+    done = run_cli("synthgen", f"pipeline={pipeline}", *server_llm(server), "num_rows=2",
+                   *embeddings_overrides(pipeline, server))
     assert done.returncode == 0, done.stderr
     leaves = _leaves(tmp_path)
     if pipeline == "text_generation":
@@ -100,6 +111,16 @@ def test_every_builtin_pipeline_runs_against_the_test_server_with_shaped_replies
         assert "ratings:" in done.stdout
         if pipeline == "ultrafeedback_two_models":  # one response from each generator step
             assert all(len(r["generation_models"]) == 2 for r in rated)
+    elif pipeline == "embedding_dedup":  # two different instructions: both kept, each with its vector
+        assert [len(r["embedding"]) for r in leaves["default"]] == [32, 32]
+    elif pipeline == "magpie":  # through the server's /v1/completions: raw pre-query prompts
+        rows = leaves["default"]
+        assert [(r["instruction"], r["response"]) for r in rows] == [
+            ("How do tides work?", "Here is a short answer to: How do tides work?")] * 2
+    elif pipeline == "prometheus":
+        rows = leaves["default"]
+        assert all(r["generation"].startswith("Here is a short answer") for r in rows)
+        assert all(r["result"] in {1, 2, 3, 4, 5} and r["feedback"] for r in rows)
     elif pipeline == "self_instruct":
         rows = leaves["default"]
         assert len(rows) == 2 * 3, "three queries per topic, one row each"
@@ -140,3 +161,26 @@ def test_a_sweep_over_the_judge_runs_the_generator_once(run_cli: RunCli, server:
     runs = [json.loads(p.read_text())["steps"] for p in sorted((pdir / "runs").glob("*.json"))]
     assert [r["generate"]["computed"] for r in runs] == [1, 0], "the generation step executed once"
     assert [r["judge"]["computed"] for r in runs] == [1, 1]
+
+
+@pytest.mark.llamacpp
+def test_magpie_runs_on_the_embedded_model_for_three_rows(run_cli: RunCli, embedded_model_works: None,
+                                                          tmp_path: Path) -> None:
+    """The pipeline a newcomer runs with no data and no key. (The embedded Gemma 270M is a base model, so the
+    text is weak until the default is an instruct model; this pins that the raw-prompt path works.)"""
+    done = run_cli("synthgen", "pipeline=magpie", "num_rows=3", timeout=600)
+    assert done.returncode == 0, done.stderr
+    rows = _leaves(tmp_path)["default"]
+    assert len(rows) == 3 and all(r["instruction"] and r["response"] for r in rows)
+
+
+def test_embedding_dedup_drops_near_duplicates_through_the_test_server(run_cli: RunCli, server: OpenAITestServer,
+                                                                       tmp_path: Path) -> None:
+    data = tmp_path / "dupes.jsonl"
+    lines = ["Why is the sky blue?", "why is the sky blue", "Name three primary colors.", "Why is the SKY blue?!"]
+    data.write_text("".join(f'{{"instruction": "{line}"}}\n' for line in lines))
+    done = run_cli("synthgen", "pipeline=embedding_dedup", f"pipeline.steps.load.data_files={data}", "num_rows=null",
+                   *embeddings_overrides("embedding_dedup", server))
+    assert done.returncode == 0, done.stderr
+    kept = [r["instruction"] for r in _leaves(tmp_path)["default"]]
+    assert kept == ["Why is the sky blue?", "Name three primary colors."]

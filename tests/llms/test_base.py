@@ -105,3 +105,15 @@ def test_cached_requests_are_not_generated_again(active_store) -> None:
     first = llm.generate(["a", "b"])
     assert llm.generate(["a", "b", "c"])[:2] == first
     assert calls == [2, 1]
+
+
+def test_first_samples_make_identical_inputs_different_requests() -> None:
+    from synthgen.testing.fake_llm import FakeLLM
+
+    llm = FakeLLM()
+    same = llm.generate(["x", "x"])
+    shifted = llm.generate(["x", "x"], first_samples=[0, 1])
+    assert same[0]["generations"] == same[1]["generations"] == shifted[0]["generations"]
+    assert shifted[1]["generations"] != shifted[0]["generations"]
+    assert llm.generate(["x"], num_generations=2, first_samples=[5])[0]["generations"] == [
+        llm.generate(["x"], first_samples=[5])[0]["generations"][0], llm.generate(["x"], first_samples=[6])[0]["generations"][0]]

@@ -80,6 +80,18 @@ def test_chats_become_completion_prompts_with_stop_sequences(fake_llama_cpp) -> 
     llm.unload()
 
 
+def test_a_raw_prompt_is_sent_as_it_is_with_only_its_own_stops(fake_llama_cpp) -> None:
+    from synthgen.llms.requests import RawPrompt
+
+    llm = LlamaCppLLM(model_path="m.gguf")
+    llm.load()
+    llm.generate([RawPrompt("<|im_start|>user\n")], stop=["<|im_end|>"])
+    prompt, kwargs = FakeLlama.instances[0].calls[0]
+    assert prompt == "<|im_start|>user\n" and kwargs["stop"] == ["<|im_end|>"]
+    assert llm.supports_raw_prompt
+    llm.unload()
+
+
 def test_structured_output_uses_a_json_schema_grammar(fake_llama_cpp) -> None:
     llm = LlamaCppLLM(model_path="m.gguf")
     schema = {"type": "object", "properties": {"score": {"type": "integer"}}}

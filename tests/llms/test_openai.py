@@ -216,3 +216,70 @@ def test_the_key_is_in_no_file_a_run_writes(openai_server, tmp_path) -> None:
     files = [f for f in tmp_path.rglob("*") if f.is_file()]
     assert any(f.name == "pipeline.yaml" for f in files) and any(f.name == "README.md" for f in files)
     assert [f for f in files if SECRET.encode() in f.read_bytes()] == []
+
+
+def test_a_raw_prompt_goes_to_the_completions_endpoint_as_it_is(llm, openai_server) -> None:
+    from synthgen.llms.requests import RawPrompt
+
+    seen: list[dict] = []
+    openai_server.reply_fn = lambda body: seen.append(body) or "a raw continuation"
+    [out] = llm.generate([RawPrompt("<|im_start|>user\n")], max_new_tokens=8)
+    assert seen == [{"model": "test-model", "prompt": "<|im_start|>user\n", "max_tokens": 8}]
+    assert out["generations"] == ["a raw continuation"] and out["statistics"]["input_tokens"][0] > 0
+    assert llm.supports_raw_prompt
+    assert not OpenAILLM(model="gpt-4o", api_key="k").supports_raw_prompt, "OpenAI serves /completions for legacy models only"
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("json_schema", "json_schema"), ("json_object", "json_object"),
+                                                ("none", None), ("auto", "json_schema")])
+def test_structured_output_setting_decides_the_response_format(openai_server, mode, expected) -> None:
+    seen: list[dict] = []
+    openai_server.reply_fn = lambda body: seen.append(body) or json.dumps({"score": 4, "reason": "ok"})
+    llm = OpenAILLM(model="m", base_url=openai_server.base_url, api_key=SECRET, structured_output=mode)
+    llm.load()
+    try:
+        llm.generate([chat("rate")], structured_output=Rating)
+    finally:
+        llm.unload()
+    assert (seen[0].get("response_format") or {}).get("type") == expected
+    assert llm.supports_structured_output == (mode in ("auto", "json_schema"))
+
+
+def test_auto_falls_back_to_json_object_then_to_no_schema_when_the_server_refuses(openai_server) -> None:
+    seen: list[dict] = []
+    openai_server.reply_fn = lambda body: seen.append(body) or '{"score": 1, "reason": "x"}'
+    openai_server.inject(422, count=1)  # llama-cpp-python's server validates response_format: 422
+    openai_server.inject(400, count=1)
+    llm = OpenAILLM(model="m", base_url=openai_server.base_url, api_key=SECRET, max_retries=0, max_concurrency=1)
+    llm.load()
+    try:
+        first, second = llm.generate([chat("a"), chat("b")], structured_output=Rating)
+    finally:
+        llm.unload()
+    assert first["generations"][0] and second["generations"][0], "no row lost to the refusal"
+    assert all("response_format" not in body for body in seen) and llm.response_format == "none"
+    assert openai_server.counters.faults == {"422": 1, "400": 1}
+
+
+def test_json_object_sends_the_schema_along(openai_server) -> None:
+    seen: list[dict] = []
+    openai_server.reply_fn = lambda body: seen.append(body) or '{"score": 1, "reason": "x"}'
+    llm = OpenAILLM(model="m", base_url=openai_server.base_url, api_key=SECRET, structured_output="json_object")
+    llm.load()
+    try:
+        llm.generate([chat("a")], structured_output=Rating)
+    finally:
+        llm.unload()
+    assert seen[0]["response_format"] == {"type": "json_object", "schema": Rating.model_json_schema()}
+
+
+def test_an_explicit_json_schema_is_not_dropped_on_a_400(openai_server) -> None:
+    openai_server.inject(400, count=1)
+    llm = OpenAILLM(model="m", base_url=openai_server.base_url, api_key=SECRET, max_retries=0,
+                    structured_output="json_schema")
+    llm.load()
+    try:
+        [out] = llm.generate([chat("a")], structured_output=Rating)
+    finally:
+        llm.unload()
+    assert out["generations"] == [None] and "400" in (out["errors"] or [""])[0]

@@ -76,7 +76,14 @@ def test_reply_fn_decides_the_answer(openai_server) -> None:
 
 def test_unknown_route_is_404(openai_server) -> None:
     with pytest.raises(openai.NotFoundError):
-        client(openai_server).embeddings.create(model="m", input="x")
+        client(openai_server).moderations.create(input="x")
+
+
+def test_embeddings_answer_the_sdk_with_one_unit_vector_per_text(openai_server) -> None:
+    reply = client(openai_server).embeddings.create(model="m", input=["the cat", "The cat!", "a dog"])
+    vectors = [item.embedding for item in reply.data]
+    assert vectors[0] == vectors[1] != vectors[2] and len(vectors[0]) == 32
+    assert abs(sum(v * v for v in vectors[2]) - 1) < 1e-9
 
 
 def test_anthropic_messages(anthropic_server) -> None:

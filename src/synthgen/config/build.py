@@ -153,7 +153,8 @@ def _build_nested(key: str, value: Any, owner: str) -> Any:
 
 
 def _is_llm_key(key: str) -> bool:
-    return key == "llm" or key.endswith("_llm")
+    # `embeddings` (EmbeddingGeneration) holds an embeddings backend, registered with the LLM backends.
+    return key in ("llm", "embeddings") or key.endswith("_llm")
 
 
 def _construct(cls: type, kwargs: dict[str, Any], owner: str, **extra: Any) -> Any:

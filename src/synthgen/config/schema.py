@@ -45,6 +45,7 @@ class LLMConf:
     dtype: Optional[str] = None
     chat_template: Optional[str] = None
     extra_kwargs: Optional[dict[str, Any]] = None
+    structured_output: Optional[str] = None  # openai: auto | json_schema | json_object | none
     # Parameters of a plugin backend that this schema does not name; passed to the backend as they are.
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -14,6 +14,10 @@ _EXPORTS = {
     "LlamaCppLLM": "synthgen.llms.llamacpp",
     "RequestEngine": "synthgen.llms.engine",
     "GenerateOutput": "synthgen.llms.requests",
+    "RawPrompt": "synthgen.llms.requests",
+    "Embeddings": "synthgen.llms.embeddings",
+    "OpenAIEmbeddings": "synthgen.llms.openai_embeddings",
+    "LlamaCppEmbeddings": "synthgen.llms.llamacpp_embeddings",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -91,6 +91,13 @@ class LLM(BaseModel):
         tool): tasks that can answer either way (UltraFeedback) then ask for JSON."""
         return False
 
+    @property
+    def supports_raw_prompt(self) -> bool:
+        """Whether a :class:`~synthgen.llms.requests.RawPrompt` input reaches the model as it is, with no
+        chat template around it (llama.cpp, vLLM, an OpenAI-compatible ``/completions`` endpoint): what
+        Magpie's pre-query templates and Genstruct's prompt format need."""
+        return False
+
     @classmethod
     def registered_name(cls) -> str:
         """``type_name`` when the class sets its own, else its snake_case name (a plugin's
@@ -171,6 +178,7 @@ class LLM(BaseModel):
         num_generations: int = 1,
         structured_output: dict[str, Any] | type[BaseModel] | None = None,
         raw_responses: bool = False,
+        first_samples: list[int] | None = None,
         **generation_kwargs: Any,
     ) -> list[GenerateOutput]:
         """Generate ``num_generations`` completions for each input.
@@ -180,6 +188,9 @@ class LLM(BaseModel):
             num_generations: completions per input; each is its own cached request (sample index).
             structured_output: a JSON schema or pydantic model class the output must follow.
             raw_responses: also return each backend answer whole, as plain data (``raw_responses``).
+            first_samples: per input, the sample index of its first generation (default 0): identical
+                inputs with different indices are different requests, e.g. Magpie's rows, which all
+                send the same pre-query template.
             **generation_kwargs: override ``self.generation_kwargs`` for this call.
 
         Returns:
@@ -195,8 +206,9 @@ class LLM(BaseModel):
         params = {**self.generation_kwargs, **generation_kwargs}
         schema = schema_of(structured_output)
         identity = self.cache_identity()
-        requests = [make_request(identity, chat, params, schema, i)
-                    for chat in inputs for i in range(num_generations)]
+        firsts = first_samples or [0] * len(inputs)
+        requests = [make_request(identity, chat, params, schema, first + i)
+                    for chat, first in zip(inputs, firsts, strict=True) for i in range(num_generations)]
         results = self._run_requests(requests)
         return group_results(results, len(inputs), num_generations, raw_responses)
 

@@ -17,7 +17,7 @@ from synthgen.errors import MissingDependencyError
 from synthgen.llms.base import LLM
 from synthgen.llms.params import DEFAULT_MAX_NEW_TOKENS, stop_list
 from synthgen.llms.prompts import STOP_SEQUENCES, completion_prompt
-from synthgen.llms.requests import Request, Result
+from synthgen.llms.requests import RawPrompt, Request, Result
 
 EMBEDDED_MODEL = "gemma3-270m-q4_k_m"
 
@@ -61,6 +61,10 @@ class LlamaCppLLM(LLM):
         return True
 
     @property
+    def supports_raw_prompt(self) -> bool:
+        return True  # a string is sent to create_completion as it is
+
+    @property
     def model_name(self) -> str:
         return self.model_path or EMBEDDED_MODEL
 
@@ -83,13 +87,18 @@ class LlamaCppLLM(LLM):
             self.load()
         return [self._complete(r) for r in requests]
 
+    def _transcript(self, request: Request) -> bool:
+        # The transcript's stop markers belong to chats rendered as completion prompts; a raw prompt
+        # (Magpie's chat template) brings its own stops, and a blank line may be part of its answer.
+        return self.chat_format == "completion" and not isinstance(request.input, RawPrompt)
+
     def _complete(self, request: Request) -> Result:
         params = request.params
         kwargs: dict[str, Any] = {
             "max_tokens": params.get("max_new_tokens", DEFAULT_MAX_NEW_TOKENS),
             "temperature": params.get("temperature", 0.8),
             "top_p": params.get("top_p", 0.95),
-            "stop": stop_list(params) + list(STOP_SEQUENCES if self.chat_format == "completion" else ()),
+            "stop": stop_list(params) + list(STOP_SEQUENCES if self._transcript(request) else ()),
         }
         if "seed" in params:
             kwargs["seed"] = params["seed"] + request.sample

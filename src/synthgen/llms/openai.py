@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from loguru import logger
 from pydantic import PrivateAttr
 
 from synthgen.llms.api import APILLM, REQUEST_KEY_HEADER
+from synthgen.llms.http import APIStatusError
 from synthgen.llms.params import openai_params
-from synthgen.llms.requests import Request, Result
+from synthgen.llms.requests import RawPrompt, Request, Result
 
 if TYPE_CHECKING:
     from synthgen.llms.offline import BatchAPI
+
+
+_FALLBACKS = ("json_schema", "json_object", "none")
+"""The ways to send a schema that ``structured_output="auto"`` tries, in order."""
 
 
 class OpenAILLM(APILLM):
@@ -23,6 +29,12 @@ class OpenAILLM(APILLM):
         model: model name, e.g. ``"gpt-4o-mini"``.
         base_url: e.g. ``"http://127.0.0.1:8000/v1"`` for a local server.
         api_key: defaults to ``$OPENAI_API_KEY``.
+        structured_output: how a task's JSON schema is sent. ``json_schema`` (``response_format`` of type
+            ``json_schema``: OpenAI, vLLM, llama.cpp's llama-server, SGLang, Ollama enforce it);
+            ``json_object`` (``{"type": "json_object", "schema": ...}``: llama-cpp-python's server and
+            vLLM enforce the schema, others give plain JSON mode); ``none`` (nothing sent). ``auto`` (the
+            default) sends ``json_schema``; when the server refuses it (400, 422, or an error naming
+            ``response_format``) it tries ``json_object``, then ``none``, and keeps what worked for the run.
     """
 
     type_name: ClassVar[str] = "openai"
@@ -31,13 +43,29 @@ class OpenAILLM(APILLM):
     base_url_env: ClassVar[str] = "OPENAI_BASE_URL"
     default_base_url: ClassVar[str] = "https://api.openai.com/v1"
 
+    structured_output: Literal["auto", "json_schema", "json_object", "none"] = "auto"
+
     _sdk: Any = PrivateAttr(default=None)
+    _refused: list[str] = PrivateAttr(default_factory=list)
 
     @property
     def supports_structured_output(self) -> bool:
-        # OpenAI's own API enforces json_schema; an OpenAI-compatible server may not support it
-        # (set the task's structured output explicitly for one that does).
-        return self.cache_identity()["host"] == "api.openai.com"
+        # Judging tasks then ask for JSON and send their schema; after an `auto` fallback they still parse
+        # the JSON the prompt asks for.
+        return self.structured_output in ("auto", "json_schema")
+
+    @property
+    def response_format(self) -> str:
+        """How a schema is sent now: ``structured_output``, with ``auto`` resolved (and fallen back)."""
+        if self.structured_output == "auto":
+            return next(f for f in _FALLBACKS if f not in self._refused)
+        return self.structured_output
+
+    @property
+    def supports_raw_prompt(self) -> bool:
+        # OpenAI's own API serves /completions for legacy models only; OpenAI-compatible servers (vLLM,
+        # llama.cpp, TGI, SGLang, Ollama) serve it for every model.
+        return self.cache_identity()["host"] != "api.openai.com"
 
     def _make_client(self, key: str) -> Any:
         # Chat completions go through the lean client (see synthgen.llms.http for why not the SDK).
@@ -46,9 +74,34 @@ class OpenAILLM(APILLM):
         return JSONClient(self.resolved_base_url, openai_headers(key), self.timeout)
 
     async def _send(self, request: Request) -> Result:
-        data = await self._client.post("/chat/completions", chat_body(self.model, request),
-                                       headers={REQUEST_KEY_HEADER: request.key})
-        return completion_result(data)
+        if isinstance(request.input, RawPrompt):
+            data = await self._client.post("/completions", prompt_body(self.model, request),
+                                           headers={REQUEST_KEY_HEADER: request.key})
+            return text_completion_result(data)
+        while True:
+            response_format = self.response_format
+            try:
+                data = await self._client.post("/chat/completions", chat_body(self.model, request, response_format),
+                                               headers={REQUEST_KEY_HEADER: request.key})
+                return completion_result(data)
+            except APIStatusError as exc:
+                if not self._falls_back(request, response_format, exc):
+                    raise
+
+    def _falls_back(self, request: Request, response_format: str, exc: APIStatusError) -> bool:
+        """Whether ``exc`` is the server refusing ``response_format`` in ``auto`` mode: then the next one
+        in :data:`_FALLBACKS` is used, for this request and the rest of the run."""
+        if self.structured_output != "auto" or request.schema is None or response_format == "none":
+            return False
+        # 400/422 is the usual refusal; llama-cpp-python's server answers its validation error with a 500.
+        if exc.status_code not in (400, 422) and "response_format" not in str(exc):
+            return False
+        if response_format not in self._refused:
+            self._refused.append(response_format)
+            logger.warning(f"openai LLM '{self.model}': the server at {self.resolved_base_url} refused a "
+                           f"{response_format} response_format ({str(exc)[:160]}); trying {self.response_format} "
+                           "from now on. Set structured_output= to choose")
+        return True
 
     def _batch_api(self) -> BatchAPI:
         from synthgen.llms.openai_batch import OpenAIBatchAPI
@@ -70,15 +123,20 @@ class OpenAILLM(APILLM):
         super().unload()
 
 
-def chat_kwargs(model: str, request: Request) -> dict[str, Any]:
-    """``chat.completions.create`` arguments; names OpenAI does not know travel in ``extra_body``."""
+def chat_kwargs(model: str, request: Request, response_format: str = "json_schema") -> dict[str, Any]:
+    """``chat.completions.create`` arguments; names OpenAI does not know travel in ``extra_body``.
+
+    ``response_format`` says how the request's schema is sent: ``json_schema``, ``json_object`` or ``none``.
+    """
     messages = request.input if isinstance(request.input, list) else [{"role": "user", "content": request.input}]
     kwargs: dict[str, Any] = {"model": model, "messages": messages, **openai_params(request.params)}
-    if request.schema is not None:
+    if request.schema is not None and response_format == "json_schema":
         kwargs["response_format"] = {
             "type": "json_schema",
             "json_schema": {"name": schema_name(request.schema), "schema": request.schema},
         }
+    elif request.schema is not None and response_format == "json_object":
+        kwargs["response_format"] = {"type": "json_object", "schema": request.schema}
     return kwargs
 
 
@@ -87,9 +145,9 @@ def schema_name(schema: dict[str, Any]) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", str(schema.get("title") or "output"))[:64]
 
 
-def chat_body(model: str, request: Request) -> dict[str, Any]:
+def chat_body(model: str, request: Request, response_format: str = "json_schema") -> dict[str, Any]:
     """The request body on the wire (what a batch file line holds): ``extra_body`` merged in."""
-    kwargs = chat_kwargs(model, request)
+    kwargs = chat_kwargs(model, request, response_format)
     return {**kwargs.pop("extra_body", {}), **kwargs}
 
 
@@ -111,6 +169,24 @@ def completion_result(data: dict[str, Any]) -> Result:
     message = (choices[0].get("message") or {}) if choices else {}
     return Result(
         message.get("content"),
+        input_tokens=usage.get("prompt_tokens") or 0,
+        output_tokens=usage.get("completion_tokens") or 0,
+        raw=data,
+    )
+
+
+def prompt_body(model: str, request: Request) -> dict[str, Any]:
+    """A ``/completions`` body: the raw prompt as it is, no chat template around it."""
+    kwargs = {"model": model, "prompt": request.input, **openai_params(request.params)}
+    return {**kwargs.pop("extra_body", {}), **kwargs}
+
+
+def text_completion_result(data: dict[str, Any]) -> Result:
+    """A text completion (as plain data) as a :class:`Result`; ``raw`` keeps the whole answer."""
+    choices = data.get("choices") or []
+    usage = data.get("usage") or {}
+    return Result(
+        choices[0].get("text") if choices else None,
         input_tokens=usage.get("prompt_tokens") or 0,
         output_tokens=usage.get("completion_tokens") or 0,
         raw=data,

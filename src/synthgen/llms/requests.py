@@ -15,6 +15,20 @@ from synthgen.plan import stable_hash
 from synthgen.store import Store
 
 ChatType = list[dict[str, str]]
+
+
+class RawPrompt(str):
+    """A prompt to send to the model exactly as it is, with no chat template around it.
+
+    A plain ``str`` input may be wrapped (an OpenAI-compatible backend sends it as a user message); a
+    ``RawPrompt`` goes to a completion endpoint as it is, on backends whose ``supports_raw_prompt`` is
+    true. It compares as the same text; its request key differs from the plain text's (another endpoint,
+    another answer).
+    """
+
+    __slots__ = ()
+
+
 LLMInput = Union[ChatType, str]
 REQUESTS_KIND = "requests"
 
@@ -61,7 +75,10 @@ class Result:
 def make_request(identity: dict[str, Any], input: LLMInput, params: dict[str, Any],
                  schema: dict[str, Any] | None, sample: int) -> Request:
     """Build a request and its canonical cache key."""
-    key = stable_hash({**identity, "input": input, "params": params, "schema": schema, "sample": sample})
+    keyed = {**identity, "input": input, "params": params, "schema": schema, "sample": sample}
+    if isinstance(input, RawPrompt):
+        keyed["raw_prompt"] = True  # sent without a chat template: another answer than the same text in one
+    key = stable_hash(keyed)
     return Request(input=input, params=params, schema=schema, sample=sample, key=key)
 
 

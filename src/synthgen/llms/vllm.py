@@ -42,6 +42,10 @@ class vLLM(LLM):  # noqa: N801 - the project's name for it
         return True
 
     @property
+    def supports_raw_prompt(self) -> bool:
+        return True  # a string is generated from as it is, without the chat template
+
+    @property
     def model_name(self) -> str:
         return self.model
 

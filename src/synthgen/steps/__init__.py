@@ -26,6 +26,9 @@ _BUILTINS = {
     "ExpandColumns": "columns", "GroupColumns": "columns", "FilterRows": "filtering",
     "DeduplicateExact": "dedup", "MinHashDedup": "dedup", "FormatTextGenerationDPO": "formatting",
     "FormatTextGenerationSFT": "formatting",
+    "FormatChatGenerationDPO": "formatting_chat", "FormatChatGenerationSFT": "formatting_chat",
+    "MergeColumns": "merge", "TruncateTextColumn": "truncate", "DataSampler": "sampler",
+    "EmbeddingDedup": "embedding_dedup",
 }
 
 __all__ = ["GeneratorStep", "GlobalStep", "RuntimeParameter", "Step", "StepInput", "StepOutput",

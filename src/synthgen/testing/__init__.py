@@ -10,6 +10,7 @@ from typing import Any
 
 _EXPORTS = {
     "FakeLLM": "synthgen.testing.fake_llm",
+    "FakeEmbeddings": "synthgen.testing.fake_embeddings",
     "OpenAITestServer": "synthgen.testing.servers.openai",
     "AnthropicTestServer": "synthgen.testing.servers.anthropic",
     "TestServerBase": "synthgen.testing.servers.base",

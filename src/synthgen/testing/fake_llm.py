@@ -35,6 +35,10 @@ class FakeLLM(LLM):
         return True
 
     @property
+    def supports_raw_prompt(self) -> bool:
+        return True
+
+    @property
     def model_name(self) -> str:
         return self.model
 

@@ -11,6 +11,9 @@ LLMS: tuple[tuple[str, str], ...] = (
     ("vllm", "synthgen.llms:vLLM"),
     ("llamacpp", "synthgen.llms:LlamaCppLLM"),
     ("fake", "synthgen.testing.fake_llm:FakeLLM"),
+    ("openai_embeddings", "synthgen.llms.openai_embeddings:OpenAIEmbeddings"),
+    ("llamacpp_embeddings", "synthgen.llms.llamacpp_embeddings:LlamaCppEmbeddings"),
+    ("fake_embeddings", "synthgen.testing.fake_embeddings:FakeEmbeddings"),
 )
 """(registered name, ``module:Class``) of every built-in backend."""
 

@@ -19,6 +19,12 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("min_hash_dedup", "synthgen.steps.dedup:MinHashDedup"),
     ("format_text_generation_dpo", "synthgen.steps.formatting:FormatTextGenerationDPO"),
     ("format_text_generation_sft", "synthgen.steps.formatting:FormatTextGenerationSFT"),
+    ("format_chat_generation_dpo", "synthgen.steps.formatting_chat:FormatChatGenerationDPO"),
+    ("format_chat_generation_sft", "synthgen.steps.formatting_chat:FormatChatGenerationSFT"),
+    ("merge_columns", "synthgen.steps.merge:MergeColumns"),
+    ("truncate_text_column", "synthgen.steps.truncate:TruncateTextColumn"),
+    ("data_sampler", "synthgen.steps.sampler:DataSampler"),
+    ("embedding_dedup", "synthgen.steps.embedding_dedup:EmbeddingDedup"),
 )
 """(registered name, ``module:Class``) of every built-in step, imported when a config names it."""
 

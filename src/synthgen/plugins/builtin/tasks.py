@@ -11,6 +11,23 @@ TASKS: tuple[tuple[str, str], ...] = (
     ("ultra_feedback", "synthgen.tasks.ultrafeedback:UltraFeedback"),
     ("self_instruct", "synthgen.tasks.self_instruct:SelfInstruct"),
     ("evol_instruct", "synthgen.tasks.evol_instruct:EvolInstruct"),
+    ("prometheus_eval", "synthgen.tasks.prometheus_eval:PrometheusEval"),
+    ("quality_scorer", "synthgen.tasks.quality_scorer:QualityScorer"),
+    ("complexity_scorer", "synthgen.tasks.complexity_scorer:ComplexityScorer"),
+    ("evol_quality", "synthgen.tasks.evol_quality:EvolQuality"),
+    ("evol_complexity", "synthgen.tasks.evol_complexity:EvolComplexity"),
+    ("text_classification", "synthgen.tasks.text_classification:TextClassification"),
+    ("generate_sentence_pair", "synthgen.tasks.generate_sentence_pair:GenerateSentencePair"),
+    ("clair", "synthgen.tasks.clair:CLAIR"),
+    ("instruction_backtranslation", "synthgen.tasks.instruction_backtranslation:InstructionBacktranslation"),
+    ("genstruct", "synthgen.tasks.genstruct:Genstruct"),
+    ("structured_generation", "synthgen.tasks.structured_generation:StructuredGeneration"),
+    ("magpie", "synthgen.tasks.magpie:Magpie"),
+    ("magpie_generator", "synthgen.tasks.magpie:MagpieGenerator"),
+    ("evol_complexity_generator", "synthgen.tasks.evol_complexity_generator:EvolComplexityGenerator"),
+    ("embedding_generation", "synthgen.tasks.embedding_generation:EmbeddingGeneration"),
+    ("generate_embeddings", "synthgen.tasks.embedding_generation:GenerateEmbeddings"),
+    ("evol_instruct_generator", "synthgen.tasks.evol_instruct_generator:EvolInstructGenerator"),
 )
 """(registered name, ``module:Class``) of every built-in task."""
 

@@ -1,5 +1,5 @@
-"""An OpenAI-compatible test server: ``/v1/chat/completions``, ``/v1/completions``, ``/v1/models``, and
-the files and batches endpoints of the Batch API."""
+"""An OpenAI-compatible test server: ``/v1/chat/completions``, ``/v1/completions``, ``/v1/embeddings``,
+``/v1/models``, and the files and batches endpoints of the Batch API."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from synthgen.llms.structured import example_for
+from synthgen.testing.replies import bag_of_words_vector
 from synthgen.testing.servers.base import TestServerBase, count_tokens, truncate
 from synthgen.testing.servers.batches import BatchJobs
 from synthgen.testing.servers.openai_batches import openai_batch_routes
@@ -31,6 +32,7 @@ class OpenAITestServer(TestServerBase):
             ("POST", "/v1/chat/completions"): self.chat_completions,
             ("POST", "/v1/completions"): self.completions,
             ("GET", "/v1/models"): self.models,
+            ("POST", "/v1/embeddings"): self.embeddings,
             **openai_batch_routes(self),
         })
 
@@ -55,6 +57,15 @@ class OpenAITestServer(TestServerBase):
         choice = {"index": 0, "text": text, "finish_reason": "length" if cut else "stop", "logprobs": None}
         return web.json_response(self._envelope("text_completion", choice, prompt, text))
 
+    async def embeddings(self, request: web.Request, body: dict[str, Any]) -> web.Response:
+        texts = body.get("input", [])
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        data = [{"object": "embedding", "index": i, "embedding": bag_of_words_vector(str(t))}
+                for i, t in enumerate(texts)]
+        tokens = sum(count_tokens(str(t)) for t in texts)
+        return web.json_response({"object": "list", "data": data, "model": body.get("model", self.model),
+                                  "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+
     async def models(self, request: web.Request, body: dict[str, Any]) -> web.Response:
         return web.json_response({"object": "list", "data": [
             {"id": self.model, "object": "model", "created": 0, "owned_by": "synthgen"}]})
@@ -70,3 +81,4 @@ class OpenAITestServer(TestServerBase):
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         return {"id": f"cmpl-{self.counters.requests}", "object": kind, "created": int(time.time()),
                 "model": self.model, "choices": [choice], "usage": usage}
+
