@@ -37,6 +37,7 @@ class Pipeline:
         self.edges: list[tuple[str, str]] = []
         self._name_counts: dict[str, int] = {}
         self._token: contextvars.Token[Pipeline | None] | None = None
+        self._dataset_loader: GeneratorStep | None = None  # the loader that `run(dataset=...)` added
 
     # ---- building --------------------------------------------------------------------------
     @staticmethod
@@ -123,6 +124,7 @@ class Pipeline:
         runner_options: dict[str, Any] | None = None,
         retry_failed: bool = True,
         max_failed_fraction: float = 0.5,
+        dataset_batch_size: int = 50,
     ) -> Distiset:
         """Run the pipeline and return its :class:`Distiset`.
 
@@ -142,6 +144,7 @@ class Pipeline:
                 cache. ``False`` keeps the failed rows as they are.
             max_failed_fraction: raise :class:`RowsFailed` when more than this fraction of any step's
                 rows failed (``0`` for strict runs); below it, the failures are in ``distiset.failures``.
+            dataset_batch_size: rows per batch that ``dataset`` is cut into.
 
         Returns:
             The Distiset; ``distiset.failures`` lists the failed rows per step (empty when none failed).
@@ -154,7 +157,7 @@ class Pipeline:
         from synthgen.runner.run import run_pipeline
 
         if dataset is not None:
-            self._add_input_dataset(dataset)
+            self._add_input_dataset(dataset, dataset_batch_size)
         for step_name, values in (parameters or {}).items():
             if step_name not in self.steps:
                 raise PlanError(plan.unknown_step(step_name, self.steps))
@@ -165,16 +168,22 @@ class Pipeline:
             runner_options=runner_options, retry_failed=retry_failed, max_failed_fraction=max_failed_fraction,
         )
 
-    def _add_input_dataset(self, dataset: Any) -> None:
+    def _add_input_dataset(self, dataset: Any, batch_size: int) -> None:
+        """Feed ``dataset`` to the steps without predecessors through a loader (the one an earlier
+        ``run(dataset=...)`` added gets the new rows)."""
         from synthgen.steps.loaders import LoadDataFromDicts, rows_from_dataset
 
+        rows = rows_from_dataset(dataset)
+        if self._dataset_loader is not None:
+            self._dataset_loader.data, self._dataset_loader.batch_size = rows, batch_size  # type: ignore[attr-defined]
+            return
         if any(isinstance(s, GeneratorStep) for s in self.steps.values()):
             raise PlanError(f"pipeline '{self.name}' already has a generator step: pass `dataset=` only to pipelines without one")
         roots = [s for n, s in self.steps.items() if not any(b == n for _, b in self.edges)]
         with self:
-            loader = LoadDataFromDicts(data=rows_from_dataset(dataset))
+            self._dataset_loader = LoadDataFromDicts(data=rows, batch_size=batch_size)
         for root in roots:
-            loader.connect(root)
+            self._dataset_loader.connect(root)
 
 
 def _provenance(step: _Step) -> dict[str, Any]:

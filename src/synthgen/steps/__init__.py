@@ -25,7 +25,7 @@ _BUILTINS = {
     "LoadDataFromDisk": "loaders", "KeepColumns": "columns", "CombineOutputs": "columns",
     "ExpandColumns": "columns", "GroupColumns": "columns", "FilterRows": "filtering",
     "DeduplicateExact": "dedup", "MinHashDedup": "dedup", "FormatTextGenerationDPO": "formatting",
-    "FormatTextGenerationSFT": "formatting",
+    "FormatTextGenerationSFT": "formatting", "CombineColumns": "columns", "ConversationTemplate": "conversation",
 }
 
 __all__ = ["GeneratorStep", "GlobalStep", "RuntimeParameter", "Step", "StepInput", "StepOutput",

@@ -19,6 +19,8 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("min_hash_dedup", "synthgen.steps.dedup:MinHashDedup"),
     ("format_text_generation_dpo", "synthgen.steps.formatting:FormatTextGenerationDPO"),
     ("format_text_generation_sft", "synthgen.steps.formatting:FormatTextGenerationSFT"),
+    ("combine_columns", "synthgen.steps.columns:CombineColumns"),
+    ("conversation_template", "synthgen.steps.conversation:ConversationTemplate"),
 )
 """(registered name, ``module:Class``) of every built-in step, imported when a config names it."""
 
