@@ -9,6 +9,7 @@ _EXPORTS = {
     "Task": "synthgen.tasks.base",
     "TextGeneration": "synthgen.tasks.text_generation",
     "ChatGeneration": "synthgen.tasks.chat_generation",
+    "task": "synthgen.tasks.decorator",
 }
 
 __all__ = sorted(_EXPORTS)
