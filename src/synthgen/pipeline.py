@@ -158,15 +158,87 @@ class Pipeline:
 
         if dataset is not None:
             self._add_input_dataset(dataset, dataset_batch_size)
-        for step_name, values in (parameters or {}).items():
-            if step_name not in self.steps:
-                raise PlanError(plan.unknown_step(step_name, self.steps))
-            self.steps[step_name].set_runtime_parameters(values)
+        self._set_parameters(parameters)
         return run_pipeline(
             self, load_groups=load_groups, use_cache=use_cache, runner=runner,
             checkpoint_strategy=checkpoint_strategy, checkpoint_path=checkpoint_path,
             runner_options=runner_options, retry_failed=retry_failed, max_failed_fraction=max_failed_fraction,
         )
+
+    def dry_run(self, parameters: dict[str, dict[str, Any]] | None = None, batch_size: int = 1,
+                dataset: Any = None, use_cache: bool = True, **run_options: Any) -> Distiset:
+        """Run one batch of ``batch_size`` rows through every step, to check the pipeline works.
+
+        The dry run has a pipeline folder of its own (``<name>-dry-run``): nothing of it counts as a
+        finished run of this pipeline. It shares the store, so the real run pays no LLM request twice.
+
+        Args:
+            parameters: runtime parameters per step name, as for :meth:`run`.
+            batch_size: rows each generator emits (its first batch only).
+            dataset: input rows when the pipeline has no generator step, as for :meth:`run`.
+            use_cache: ``False`` recomputes every step of the dry run (and sends its requests again).
+            run_options: other arguments of :meth:`run` (``runner``, ``load_groups``, ...).
+
+        Returns:
+            The Distiset of the one batch.
+
+        Raises:
+            PlanError: the pipeline cannot run as defined.
+        """
+        from synthgen.dry_run import first_batch_pipeline
+
+        if dataset is not None:
+            self._add_input_dataset(dataset, batch_size)
+        self._set_parameters(parameters)
+        return first_batch_pipeline(self, batch_size).run(use_cache=use_cache, **run_options)
+
+    def _set_parameters(self, parameters: dict[str, dict[str, Any]] | None) -> None:
+        for step_name, values in (parameters or {}).items():
+            if step_name not in self.steps:
+                raise PlanError(plan.unknown_step(step_name, self.steps))
+            self.steps[step_name].set_runtime_parameters(values)
+
+    # ---- saving and loading ----------------------------------------------------------------
+    def save(self, path: str | Path, format: str = "yaml") -> None:
+        """Write the resolved pipeline (what ``pipeline.yaml`` holds, never secrets) to ``path``.
+
+        Args:
+            path: the file to write.
+            format: ``yaml`` or ``json``.
+
+        Raises:
+            ConfigError: an unknown format.
+        """
+        from synthgen.pipeline_files import save_pipeline
+
+        save_pipeline(self.dump(), path, format)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, cache_dir: str | Path | None = None) -> Pipeline:
+        """Rebuild a pipeline from a YAML file written by :meth:`save` or a run's ``pipeline.yaml``.
+
+        Raises:
+            ConfigError: the file is missing, unreadable, or a step's parameters do not validate.
+            RegistryError: a step or LLM type is neither registered nor importable.
+        """
+        from synthgen.pipeline_files import read_pipeline
+
+        return cls.from_dict(read_pipeline(path, "yaml"), cache_dir)
+
+    @classmethod
+    def from_json(cls, path: str | Path, cache_dir: str | Path | None = None) -> Pipeline:
+        """Rebuild a pipeline from a JSON file written by ``save(path, format="json")``."""
+        from synthgen.pipeline_files import read_pipeline
+
+        return cls.from_dict(read_pipeline(path, "json"), cache_dir)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], cache_dir: str | Path | None = None) -> Pipeline:
+        """Rebuild a pipeline from :meth:`dump`'s plain data (steps by registered name)."""
+        # Building from plain data is the config layer's job; its builder imports no Hydra.
+        from synthgen.config.build import build_pipeline
+
+        return build_pipeline(data, cache_dir=None if cache_dir is None else str(cache_dir))
 
     def _add_input_dataset(self, dataset: Any, batch_size: int) -> None:
         """Feed ``dataset`` to the steps without predecessors through a loader (the one an earlier
