@@ -12,6 +12,10 @@ _EXPORTS = {
     "AnthropicLLM": "synthgen.llms.anthropic",
     "vLLM": "synthgen.llms.vllm",
     "LlamaCppLLM": "synthgen.llms.llamacpp",
+    "InferenceEndpointsLLM": "synthgen.llms.inference_endpoints",
+    "MistralLLM": "synthgen.llms.mistral",
+    "ClientvLLM": "synthgen.llms.client_vllm",
+    "OllamaLLM": "synthgen.llms.ollama",
     "RequestEngine": "synthgen.llms.engine",
     "GenerateOutput": "synthgen.llms.requests",
 }

@@ -11,6 +11,10 @@ LLMS: tuple[tuple[str, str], ...] = (
     ("vllm", "synthgen.llms:vLLM"),
     ("llamacpp", "synthgen.llms:LlamaCppLLM"),
     ("fake", "synthgen.testing.fake_llm:FakeLLM"),
+    ("inference_endpoints", "synthgen.llms:InferenceEndpointsLLM"),
+    ("mistral", "synthgen.llms:MistralLLM"),
+    ("client_vllm", "synthgen.llms:ClientvLLM"),
+    ("ollama", "synthgen.llms:OllamaLLM"),
 )
 """(registered name, ``module:Class``) of every built-in backend."""
 
