@@ -66,7 +66,7 @@ def first_batch_pipeline(pipeline: Pipeline, batch_size: int) -> Pipeline:
     with dry:  # a FirstBatch joins the dry pipeline, never a pipeline whose `with` block is open
         steps = {name: _first_batch(step, batch_size) if isinstance(step, GeneratorStep) else step
                  for name, step in pipeline.steps.items()}
-    dry.steps, dry.edges = steps, list(pipeline.edges)
+    dry.steps, dry.edges, dry.routes = steps, list(pipeline.edges), dict(pipeline.routes)
     return dry
 
 

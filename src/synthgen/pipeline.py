@@ -9,11 +9,14 @@ from typing import TYPE_CHECKING, Any
 from synthgen import plan
 from synthgen.cache_location import resolve_cache_root
 from synthgen.errors import PlanError
+from synthgen.routing import RoutingBatchFunction, routing_batch_function, sample_n_steps
 from synthgen.steps.base import GeneratorStep, _Step, snake_case
 
 if TYPE_CHECKING:
     from synthgen.distiset import Distiset
     from synthgen.runner.checkpoint import CheckpointStrategy
+
+__all__ = ["Pipeline", "RoutingBatchFunction", "routing_batch_function", "sample_n_steps"]
 
 _CURRENT: contextvars.ContextVar[Pipeline | None] = contextvars.ContextVar("synthgen_pipeline", default=None)
 
@@ -38,6 +41,12 @@ class Pipeline:
         self._name_counts: dict[str, int] = {}
         self._token: contextvars.Token[Pipeline | None] | None = None
         self._dataset_loader: GeneratorStep | None = None  # the loader that `run(dataset=...)` added
+        self.routes: dict[str, tuple[RoutingBatchFunction, list[str]]] = {}  # upstream -> (router, targets)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Steps travel to their replicas pickled with their pipeline. Routing happens in the driver
+        # only, and a routing function may be a local function, which pickle cannot carry.
+        return {**self.__dict__, "routes": {}}
 
     # ---- building --------------------------------------------------------------------------
     @staticmethod
@@ -78,6 +87,19 @@ class Pipeline:
         if edge not in self.edges:
             self.edges.append(edge)
 
+    def route(self, upstream: _Step, targets: list[_Step], router: RoutingBatchFunction) -> None:
+        """Connect ``upstream`` to ``targets`` and route each of its batches through ``router``
+        (what ``upstream >> router >> targets`` does).
+
+        Raises:
+            PlanError: ``upstream`` is routed already, or a step is not part of this pipeline.
+        """
+        if upstream.name in self.routes:
+            raise PlanError(f"step '{upstream.name}' already has a routing function: one per step")
+        for target in targets:
+            self._connect(upstream, target)
+        self.routes[str(upstream.name)] = (router, [str(t.name) for t in targets])
+
     # ---- planning --------------------------------------------------------------------------
     def get_load_stages(self, load_groups: plan.LoadGroups = None) -> tuple[list[list[str]], list[list[str]]]:
         """Return ``(stages, groups)``: step names per load stage, in topological order."""
@@ -85,7 +107,9 @@ class Pipeline:
 
     def graph(self) -> plan.Graph:
         """The pure description of this pipeline that the planner works on."""
-        return plan.Graph.from_steps(self.steps, self.edges)
+        routes = {u: plan.Route(u, tuple(targets), router.identity, router.choose)
+                  for u, (router, targets) in self.routes.items()}
+        return plan.Graph.from_steps(self.steps, self.edges, routes)
 
     @property
     def signature(self) -> str:
@@ -105,6 +129,8 @@ class Pipeline:
                 "description": self.description,
                 "steps": {name: step.dump() for name, step in self.steps.items()},
                 "connections": [{"from": a, "to": b} for a, b in self.edges],
+                **({"routing": {u: {"to": targets, **router.identity} for u, (router, targets) in self.routes.items()}}
+                   if self.routes else {}),
             },
             "signature": self.signature,
             "aggregated_steps_signature": self.aggregated_steps_signature,

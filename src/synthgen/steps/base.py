@@ -172,6 +172,8 @@ class _Step(BaseModel):
             self._pipeline._connect(self, other)
 
     def __rshift__(self, other: _Step | list[_Step]) -> Any:
+        if not isinstance(other, (_Step, list)):
+            return NotImplemented  # e.g. a routing batch function: it connects the step itself
         targets = other if isinstance(other, list) else [other]
         self.connect(*targets)
         return other
