@@ -56,7 +56,7 @@ def test_routing_batch_function_works_with_and_without_parentheses() -> None:
         return steps[-1:]
 
     assert first(["a", "b"], "k") == ["a"] and last(["a", "b"], "k") == ["b"]
-    assert last.identity == {"function": f"{__name__}.{last.choose.function.__qualname__}",  # type: ignore[attr-defined]
+    assert last.identity == {"function": f"{__name__}:{last.choose.function.__qualname__}",  # type: ignore[attr-defined]
                              "description": "the last one"}
 
 
@@ -113,3 +113,34 @@ def test_a_step_joining_routed_steps_takes_only_them(tmp_path: Path) -> None:
         [x, y, z] >> CombineColumns(name="join", columns=["out"])
     with pytest.raises(PlanError, match="step 'join' joins steps routed from 'a': all of its inputs must be those steps \\(not z\\)"):
         p.run()
+
+
+@routing_batch_function
+def top_level_router(steps: list[str]) -> list[str]:
+    return sorted(steps)[:1]
+
+
+def test_a_saved_routed_pipeline_comes_back_with_its_routing(tmp_path: Path) -> None:
+    for router in (sample_n_steps(2, seed=3), top_level_router):
+        with Pipeline(name="r", cache_dir=tmp_path) as p:
+            gen = GenerateNumbers(name="gen", count=10)
+            gen >> router >> [AddColumn(name=f"a{i}", output="x") for i in range(3)]
+        p.save(tmp_path / "p.yaml")
+        again = Pipeline.from_yaml(tmp_path / "p.yaml")
+        assert again.routes["gen"][1] == ["a0", "a1", "a2"]
+        assert again.aggregated_steps_signature == p.aggregated_steps_signature
+        assert again.routes["gen"][0](["a", "b"], "k") == router(["a", "b"], "k")
+
+
+def test_a_routing_function_that_cannot_be_imported_is_named(tmp_path: Path) -> None:
+    from synthgen.errors import ConfigError
+
+    @routing_batch_function
+    def local(steps: list[str]) -> list[str]:
+        return steps
+
+    with Pipeline(name="r", cache_dir=tmp_path) as p:
+        GenerateNumbers(name="gen") >> local >> [AddColumn(name="a"), AddColumn(name="b")]
+    p.save(tmp_path / "p.yaml")
+    with pytest.raises(ConfigError, match="routing function '.*local' of step 'gen' cannot be imported: define it at the top level"):
+        Pipeline.from_yaml(tmp_path / "p.yaml")

@@ -8,6 +8,7 @@ rerun or a resumed run routes every batch the same way, even with an unseeded ra
 
 from __future__ import annotations
 
+import importlib
 import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, overload
@@ -76,7 +77,7 @@ def routing_batch_function(fn: RoutingFunction | None = None, description: str |
         A :class:`RoutingBatchFunction` (or a decorator that returns one).
     """
     def wrap(function: RoutingFunction) -> RoutingBatchFunction:
-        identity = {"function": f"{function.__module__}.{function.__qualname__}", "description": description}
+        identity = {"function": f"{function.__module__}:{function.__qualname__}", "description": description}
         return RoutingBatchFunction(StepsOnly(function), identity)
 
     return wrap(fn) if fn is not None else wrap
@@ -103,6 +104,22 @@ class SampleN:
         if self.n > len(steps):
             raise PlanError(f"sample_n_steps({self.n}) routes to only {len(steps)} steps: lower n or add steps")
         return random.Random(f"{self.seed}:{batch_key}").sample(sorted(steps), self.n)
+
+
+def router_from_identity(identity: dict[str, Any]) -> RoutingBatchFunction | None:
+    """The routing function that ``identity`` (as pipeline.yaml records it) names, or ``None`` when it
+    cannot be imported (a function defined inside another one)."""
+    if identity.get("function") == "sample_n_steps":
+        return sample_n_steps(int(identity["n"]), int(identity.get("seed", 0)))
+    module_name, _, qualname = str(identity.get("function", "")).partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError, ValueError):
+        return None
+    # A fresh one: the module's own object may already route a step of a pipeline built on import.
+    return RoutingBatchFunction(obj.choose, obj.identity) if isinstance(obj, RoutingBatchFunction) else None
 
 
 def sample_n_steps(n: int, seed: int = 0) -> RoutingBatchFunction:

@@ -28,7 +28,7 @@ _PICKLED = b"synthgen.pickled_columns"
 
 
 _ACTIVE: Store | None = None
-SHARED_DIRS = frozenset({"objects", "batches", "requests", "offline"})
+SHARED_DIRS = frozenset({"objects", "batches", "requests", "offline", "routes"})
 """Folders of the cache root shared by every pipeline; no pipeline may be named like one."""
 
 

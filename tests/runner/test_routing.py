@@ -119,3 +119,13 @@ def test_a_router_that_returns_an_unknown_step_is_named(tmp_path: Path) -> None:
             >> CombineColumns(columns=["out"])
     with pytest.raises(PlanError, match=r"returned \['nope'\]: it must return a list of the names it was given \(a, b\)"):
         p.run()
+
+
+def test_the_routing_records_are_shared_cache_data_not_a_pipeline(tmp_path: Path) -> None:
+    from synthgen.runner.cache_commands import gc, ls
+
+    rows = _rows(routed(str(tmp_path)))
+    assert (tmp_path / "routes").is_dir()
+    assert "routes" not in ls(tmp_path).split()
+    gc(tmp_path)
+    assert _rows(routed(str(tmp_path))) == rows
