@@ -10,11 +10,14 @@ from synthgen import plan
 from synthgen.cache_location import resolve_cache_root
 from synthgen.errors import PlanError
 from synthgen.names import check_name
+from synthgen.routing import RoutingBatchFunction, routing_batch_function, sample_n_steps
 from synthgen.steps.base import GeneratorStep, _Step, snake_case
 
 if TYPE_CHECKING:
     from synthgen.distiset import Distiset
     from synthgen.runner.checkpoint import CheckpointStrategy
+
+__all__ = ["Pipeline", "RoutingBatchFunction", "routing_batch_function", "sample_n_steps"]
 
 _CURRENT: contextvars.ContextVar[Pipeline | None] = contextvars.ContextVar("synthgen_pipeline", default=None)
 
@@ -39,6 +42,13 @@ class Pipeline:
         self.edges: list[tuple[str, str]] = []
         self._name_counts: dict[str, int] = {}
         self._token: contextvars.Token[Pipeline | None] | None = None
+        self._dataset_loader: GeneratorStep | None = None  # the loader that `run(dataset=...)` added
+        self.routes: dict[str, tuple[RoutingBatchFunction, list[str]]] = {}  # upstream -> (router, targets)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Steps travel to their replicas pickled with their pipeline. Routing happens in the driver
+        # only, and a routing function may be a local function, which pickle cannot carry.
+        return {**self.__dict__, "routes": {}}
 
     # ---- building --------------------------------------------------------------------------
     @staticmethod
@@ -79,6 +89,19 @@ class Pipeline:
         if edge not in self.edges:
             self.edges.append(edge)
 
+    def route(self, upstream: _Step, targets: list[_Step], router: RoutingBatchFunction) -> None:
+        """Connect ``upstream`` to ``targets`` and route each of its batches through ``router``
+        (what ``upstream >> router >> targets`` does).
+
+        Raises:
+            PlanError: ``upstream`` is routed already, or a step is not part of this pipeline.
+        """
+        if upstream.name in self.routes:
+            raise PlanError(f"step '{upstream.name}' already has a routing function: one per step")
+        for target in targets:
+            self._connect(upstream, target)
+        self.routes[str(upstream.name)] = (router, [str(t.name) for t in targets])
+
     # ---- planning --------------------------------------------------------------------------
     def get_load_stages(self, load_groups: plan.LoadGroups = None) -> tuple[list[list[str]], list[list[str]]]:
         """Return ``(stages, groups)``: step names per load stage, in topological order."""
@@ -86,7 +109,9 @@ class Pipeline:
 
     def graph(self) -> plan.Graph:
         """The pure description of this pipeline that the planner works on."""
-        return plan.Graph.from_steps(self.steps, self.edges)
+        routes = {u: plan.Route(u, tuple(targets), router.identity, router.choose)
+                  for u, (router, targets) in self.routes.items()}
+        return plan.Graph.from_steps(self.steps, self.edges, routes)
 
     @property
     def signature(self) -> str:
@@ -113,6 +138,8 @@ class Pipeline:
                 "description": self.description,
                 "steps": {name: step.dump() for name, step in self.steps.items()},
                 "connections": [{"from": a, "to": b} for a, b in self.edges],
+                **({"routing": {u: {"to": targets, **router.identity} for u, (router, targets) in self.routes.items()}}
+                   if self.routes else {}),
             },
             "signature": self.signature,
             "aggregated_steps_signature": self.aggregated_steps_signature,
@@ -132,6 +159,7 @@ class Pipeline:
         runner_options: dict[str, Any] | None = None,
         retry_failed: bool = True,
         max_failed_fraction: float = 0.5,
+        dataset_batch_size: int = 50,
     ) -> Distiset:
         """Run the pipeline and return its :class:`Distiset`.
 
@@ -151,6 +179,7 @@ class Pipeline:
                 cache. ``False`` keeps the failed rows as they are.
             max_failed_fraction: raise :class:`RowsFailed` when more than this fraction of any step's
                 rows failed (``0`` for strict runs); below it, the failures are in ``distiset.failures``.
+            dataset_batch_size: rows per batch that ``dataset`` is cut into.
 
         Returns:
             The Distiset; ``distiset.failures`` lists the failed rows per step (empty when none failed).
@@ -163,27 +192,105 @@ class Pipeline:
         from synthgen.runner.run import run_pipeline
 
         if dataset is not None:
-            self._add_input_dataset(dataset)
-        for step_name, values in (parameters or {}).items():
-            if step_name not in self.steps:
-                raise PlanError(plan.unknown_step(step_name, self.steps))
-            self.steps[step_name].set_runtime_parameters(values)
+            self._add_input_dataset(dataset, dataset_batch_size)
+        self._set_parameters(parameters)
         return run_pipeline(
             self, load_groups=load_groups, use_cache=use_cache, runner=runner,
             checkpoint_strategy=checkpoint_strategy, checkpoint_path=checkpoint_path,
             runner_options=runner_options, retry_failed=retry_failed, max_failed_fraction=max_failed_fraction,
         )
 
-    def _add_input_dataset(self, dataset: Any) -> None:
+    def dry_run(self, parameters: dict[str, dict[str, Any]] | None = None, batch_size: int = 1,
+                dataset: Any = None, use_cache: bool = True, **run_options: Any) -> Distiset:
+        """Run one batch of ``batch_size`` rows through every step, to check the pipeline works.
+
+        The dry run has a pipeline folder of its own (``<name>-dry-run``): nothing of it counts as a
+        finished run of this pipeline. It shares the store, so the real run pays no LLM request twice.
+
+        Args:
+            parameters: runtime parameters per step name, as for :meth:`run`.
+            batch_size: rows each generator emits (its first batch only).
+            dataset: input rows when the pipeline has no generator step, as for :meth:`run`.
+            use_cache: ``False`` recomputes every step of the dry run (and sends its requests again).
+            run_options: other arguments of :meth:`run` (``runner``, ``load_groups``, ...).
+
+        Returns:
+            The Distiset of the one batch.
+
+        Raises:
+            PlanError: the pipeline cannot run as defined.
+        """
+        from synthgen.dry_run import first_batch_pipeline
+
+        if dataset is not None:
+            self._add_input_dataset(dataset, batch_size)
+        self._set_parameters(parameters)
+        return first_batch_pipeline(self, batch_size).run(use_cache=use_cache, **run_options)
+
+    def _set_parameters(self, parameters: dict[str, dict[str, Any]] | None) -> None:
+        for step_name, values in (parameters or {}).items():
+            if step_name not in self.steps:
+                raise PlanError(plan.unknown_step(step_name, self.steps))
+            self.steps[step_name].set_runtime_parameters(values)
+
+    # ---- saving and loading ----------------------------------------------------------------
+    def save(self, path: str | Path, format: str = "yaml") -> None:
+        """Write the resolved pipeline (what ``pipeline.yaml`` holds, never secrets) to ``path``.
+
+        Args:
+            path: the file to write.
+            format: ``yaml`` or ``json``.
+
+        Raises:
+            ConfigError: an unknown format.
+        """
+        from synthgen.pipeline_files import save_pipeline
+
+        save_pipeline(self.dump(), path, format)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, cache_dir: str | Path | None = None) -> Pipeline:
+        """Rebuild a pipeline from a YAML file written by :meth:`save` or a run's ``pipeline.yaml``.
+
+        Raises:
+            ConfigError: the file is missing, unreadable, or a step's parameters do not validate.
+            RegistryError: a step or LLM type is neither registered nor importable.
+        """
+        from synthgen.pipeline_files import read_pipeline
+
+        return cls.from_dict(read_pipeline(path, "yaml"), cache_dir)
+
+    @classmethod
+    def from_json(cls, path: str | Path, cache_dir: str | Path | None = None) -> Pipeline:
+        """Rebuild a pipeline from a JSON file written by ``save(path, format="json")``."""
+        from synthgen.pipeline_files import read_pipeline
+
+        return cls.from_dict(read_pipeline(path, "json"), cache_dir)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], cache_dir: str | Path | None = None) -> Pipeline:
+        """Rebuild a pipeline from :meth:`dump`'s plain data (steps by registered name)."""
+        # Building from plain data is the config layer's job; its builder imports no Hydra.
+        from synthgen.config.build import build_pipeline
+
+        return build_pipeline(data, cache_dir=None if cache_dir is None else str(cache_dir))
+
+    def _add_input_dataset(self, dataset: Any, batch_size: int) -> None:
+        """Feed ``dataset`` to the steps without predecessors through a loader (the one an earlier
+        ``run(dataset=...)`` added gets the new rows)."""
         from synthgen.steps.loaders import LoadDataFromDicts, rows_from_dataset
 
+        rows = rows_from_dataset(dataset)
+        if self._dataset_loader is not None:
+            self._dataset_loader.data, self._dataset_loader.batch_size = rows, batch_size  # type: ignore[attr-defined]
+            return
         if any(isinstance(s, GeneratorStep) for s in self.steps.values()):
             raise PlanError(f"pipeline '{self.name}' already has a generator step: pass `dataset=` only to pipelines without one")
         roots = [s for n, s in self.steps.items() if not any(b == n for _, b in self.edges)]
         with self:
-            loader = LoadDataFromDicts(data=rows_from_dataset(dataset))
+            self._dataset_loader = LoadDataFromDicts(data=rows, batch_size=batch_size)
         for root in roots:
-            loader.connect(root)
+            self._dataset_loader.connect(root)
 
 
 def _provenance(step: _Step) -> dict[str, Any]:

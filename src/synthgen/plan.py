@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union
 
@@ -33,13 +33,29 @@ class Node:
 
 
 @dataclass(frozen=True)
+class Route:
+    """A routing batch function: each output batch of ``upstream`` goes to a subset of ``targets``.
+
+    ``identity`` describes the function (name and parameters, plain data): it is part of the
+    signatures and of each routing decision's key. ``choose(targets, key)`` decides for one batch.
+    """
+
+    upstream: str
+    targets: tuple[str, ...]
+    identity: dict[str, Any]
+    choose: Callable[[list[str], str], list[str]] = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class Graph:
     nodes: dict[str, Node]
     edges: tuple[tuple[str, str], ...]
+    routes: dict[str, Route] = field(default_factory=dict)  # by upstream step name
 
     @classmethod
-    def from_steps(cls, steps: Mapping[str, _Step], edges: Sequence[tuple[str, str]]) -> Graph:
-        return cls({name: _node(name, s) for name, s in steps.items()}, tuple(edges))
+    def from_steps(cls, steps: Mapping[str, _Step], edges: Sequence[tuple[str, str]],
+                   routes: Mapping[str, Route] | None = None) -> Graph:
+        return cls({name: _node(name, s) for name, s in steps.items()}, tuple(edges), dict(routes or {}))
 
     def predecessors(self, name: str) -> list[str]:
         return [a for a, b in self.edges if b == name]
@@ -78,12 +94,46 @@ def step_fingerprint(step: _Step) -> str:
 
 def pipeline_signature(graph: Graph) -> str:
     return stable_hash({"steps": sorted((n.name, n.type_name) for n in graph.nodes.values()),
-                        "edges": sorted(graph.edges)})
+                        "edges": sorted(graph.edges), **_routes_part(graph)})
 
 
 def aggregated_signature(graph: Graph) -> str:
     return stable_hash({"steps": sorted((n.name, n.fingerprint) for n in graph.nodes.values()),
-                        "edges": sorted(graph.edges)})
+                        "edges": sorted(graph.edges), **_routes_part(graph)})
+
+
+def _routes_part(graph: Graph) -> dict[str, Any]:
+    # Absent without routes, so the signatures of pipelines without routing stay what they were.
+    if not graph.routes:
+        return {}
+    return {"routes": {u: {"to": sorted(r.targets), **r.identity} for u, r in sorted(graph.routes.items())}}
+
+
+def route_key(route: Route, upstream_fingerprint: str, digest: str, seq: int) -> str:
+    """Key of the routing decision for one output batch of ``route.upstream``: the function, its
+    targets and the batch (by content and position). A rerun, or a resumed run, finds the decision
+    recorded under it and routes the batch the same way, whatever the function does."""
+    return stable_hash({"route": route.identity, "to": sorted(route.targets), "fp": upstream_fingerprint,
+                        "digest": digest, "seq": seq})
+
+
+def routed_batch_key(fingerprint: str, preds: Sequence[str], inputs: Sequence[Sequence[tuple[str, int, int]]]) -> str:
+    """Key of a batch of a step after routed steps: which of its predecessors the batch came from is
+    part of it, with their segments."""
+    return stable_hash({"fp": fingerprint, "from": list(preds), "in": [[list(seg) for seg in p] for p in inputs]})
+
+
+def converging_steps(graph: Graph) -> dict[str, Route]:
+    """Normal steps with several predecessors that are targets of a route: they receive each routed
+    batch from the targets it went to, grouped by the batch it came from. (A global step after them
+    receives all of their rows, as always.)"""
+    target_of = {t: r for r in graph.routes.values() for t in r.targets}
+    out: dict[str, Route] = {}
+    for name in graph.nodes:
+        preds = graph.predecessors(name)
+        if len(preds) > 1 and graph.nodes[name].kind == "normal" and any(p in target_of for p in preds):
+            out[name] = target_of[next(p for p in preds if p in target_of)]
+    return out
 
 
 def batch_key(fingerprint: str, inputs: Sequence[Sequence[tuple[str, int, int]]]) -> str:
@@ -134,7 +184,26 @@ def validate(graph: Graph) -> list[str]:
             raise PlanError(f"global step '{name}' has replicas={node.replicas}: a global step runs as one replica, set replicas=1")
     _check_columns(graph, order)
     _check_generator_batches(graph, order)
+    _check_routes(graph)
     return order
+
+
+def _check_routes(graph: Graph) -> None:
+    for route in graph.routes.values():
+        for target in route.targets:
+            preds, kind = graph.predecessors(target), graph.nodes[target].kind
+            if preds != [route.upstream] or kind != "normal":
+                raise PlanError(
+                    f"step '{target}' is routed from '{route.upstream}', so that must be its only input and it must "
+                    f"be a normal (not global) step; it has inputs {', '.join(preds)} and is {kind}"
+                )
+    for name, route in converging_steps(graph).items():
+        strays = [p for p in graph.predecessors(name) if p not in route.targets]
+        if strays:
+            raise PlanError(
+                f"step '{name}' joins steps routed from '{route.upstream}': all of its inputs must be those steps "
+                f"(not {', '.join(strays)}); connect the others after it"
+            )
 
 
 def _check_columns(graph: Graph, order: list[str]) -> None:

@@ -159,3 +159,24 @@ def test_column_steps_need_at_least_one_column(make) -> None:
 
     with pytest.raises(ValidationError, match="at least 1 item"):
         make()
+
+
+# ---- CombineColumns (distilabel's name) --------------------------------------------------------
+def test_combine_columns_groups_columns_of_predecessors_as_merged_lists() -> None:
+    from synthgen.steps import CombineColumns
+
+    step = CombineColumns(columns=["generation", "model_name"])
+    assert step.outputs == ["merged_generation", "merged_model_name"]
+    out = _run(step, [{"i": 1, "generation": "a", "model_name": "m1"}], [{"i": 1, "generation": "b", "model_name": "m2"}])
+    assert out == [[{"i": 1, "merged_generation": ["a", "b"], "merged_model_name": ["m1", "m2"]}]]
+
+
+def test_combine_columns_takes_output_columns_and_is_registered() -> None:
+    from synthgen.plugins import get_registry
+    from synthgen.steps import CombineColumns, CombineOutputs
+
+    step = CombineColumns(columns="generation", output_columns="generations")
+    assert step.outputs == ["generations"]
+    assert step.dump()["output_columns"] == ["generations"]
+    assert get_registry().get_step("combine_columns") is CombineColumns
+    assert get_registry().get_step("combine_outputs") is CombineOutputs

@@ -45,3 +45,13 @@ def test_chat_generation_answers_the_conversation() -> None:
 def test_chat_generation_rejects_malformed_messages() -> None:
     with pytest.raises(StepError, match="column 'messages' must be a list of"):
         ChatGeneration(name="chat", llm=FakeLLM()).format_input({"messages": "hi"})
+
+
+def test_a_templated_task_pickles_and_renders_after(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pickle
+
+    # Steps reach their replicas pickled; a compiled Jinja2 template does not pickle.
+    task = TextGeneration(llm=FakeLLM(), template="Q: {{ page }}", columns="page")
+    task.format_input({"page": "x"})
+    again = pickle.loads(pickle.dumps(task))
+    assert again.format_input({"page": "y"}) == [{"role": "user", "content": "Q: y"}]

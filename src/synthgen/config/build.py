@@ -46,7 +46,30 @@ def build_pipeline(spec: Mapping[str, Any], cache_dir: str | None = None) -> Pip
         built = {name: build_step(str(name), params) for name, params in steps.items()}
     for upstream, downstream in iter_connections(body.get("connections") or [], built):
         built[upstream].connect(built[downstream])
+    for upstream, route in (body.get("routing") or {}).items():
+        build_route(pipeline, str(upstream), route, built)
     return pipeline
+
+
+def build_route(pipeline: Pipeline, upstream: str, route: Any, steps: Mapping[str, Any]) -> None:
+    """Route ``upstream``'s batches as pipeline.yaml's ``routing:`` records it.
+
+    Raises:
+        ConfigError: the entry is malformed or its function cannot be imported.
+        PlanError: it names an unknown step.
+    """
+    from synthgen.routing import router_from_identity
+
+    if not isinstance(route, Mapping) or not isinstance(route.get("to"), list) or "function" not in route:
+        raise ConfigError(f"routing of step '{upstream}' must be {{to: [<step>, ...], function: ...}}, got {route!r}")
+    for name in (upstream, *route["to"]):
+        if name not in steps:
+            raise PlanError(f"routing names unknown step '{name}'{did_you_mean(str(name), steps)} Steps: {', '.join(steps)}")
+    router = router_from_identity({k: v for k, v in route.items() if k != "to"})
+    if router is None:
+        raise ConfigError(f"the routing function '{route['function']}' of step '{upstream}' cannot be imported: "
+                          "define it at the top level of an importable module")
+    pipeline.route(steps[upstream], [steps[t] for t in route["to"]], router)
 
 
 def build_step(name: str, params: Any) -> Any:

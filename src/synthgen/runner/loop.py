@@ -25,6 +25,7 @@ from synthgen.errors import (
     SynthgenError,
 )
 from synthgen.runner.progress import Progress
+from synthgen.runner.routing import Routing, take_segments
 from synthgen.runner.tasks import BatchDone, BatchFailed, BatchTask, ReplicaEvent, Segment
 from synthgen.store import Store
 
@@ -123,6 +124,7 @@ class Scheduler:
         self.run_dir: str | None = None  # shared with the replicas: interrupt() leaves its stop request there
         self.on_release: Any = None  # (step, digest, rows) for each batch released downstream
         self.prestart: set[str] | None = None  # steps started with their stage (None: all of them)
+        self.routing = Routing(graph, store)
 
     # ---- stages ----------------------------------------------------------------------------
     def run_stage(self, stage: list[str], join: bool = True) -> None:
@@ -215,8 +217,8 @@ class Scheduler:
             if self.on_release is not None:
                 self.on_release(done.step, out.digest, out.rows)
             self.progress.advance(done.step, st.inputs_of.pop(out.seq, out.rows))
-            for succ in st.succs:
-                self._push(succ, done.step, (out.digest, 0, out.rows))
+            for succ, origin in self.routing.destinations(done.step, st.succs, out):
+                self._push(succ, done.step, (out.digest, 0, out.rows), origin)
             if st.node.kind == "generator" and out.last:
                 st.submitted_all = True
         if st.submitted_all and st.in_flight == 0 and not st.finished:
@@ -230,8 +232,12 @@ class Scheduler:
             self.states[succ].preds_done.add(name)
             self._form_batches(succ)
 
-    def _push(self, step: str, pred: str, segment: Segment) -> None:
+    def _push(self, step: str, pred: str, segment: Segment, origin: int | None = None) -> None:
         st = self.states[step]
+        if step in self.routing.joins:  # kept per origin; counted as progress when its batches form
+            self.routing.add_joined(step, pred, origin, segment)
+            self._form_batches(step)
+            return
         if segment[2] > segment[1]:
             st.buffers[pred].append(segment)
             st.buffered[pred] += segment[2] - segment[1]
@@ -243,6 +249,12 @@ class Scheduler:
     def _form_batches(self, name: str) -> None:
         st = self.states[name]
         if name not in self.active or st.submitted_all or self.stopping:
+            return
+        if name in self.routing.targets:
+            self._form_routed(name, st)
+            return
+        if name in self.routing.joins:
+            self._form_joined(name, st)
             return
         all_done = set(st.preds) <= st.preds_done
         if st.node.kind == "global":
@@ -260,21 +272,39 @@ class Scheduler:
             if st.in_flight == 0 and not st.finished:
                 self._finish(name)
 
-    def _take(self, st: StepState, pred: str, n: int) -> list[Segment]:
-        taken: list[Segment] = []
-        buf = st.buffers[pred]
-        while n > 0:
-            digest, start, stop = buf.popleft()
-            use = min(n, stop - start)
-            taken.append((digest, start, start + use))
-            if start + use < stop:
-                buf.appendleft((digest, start + use, stop))
-            n -= use
-            st.buffered[pred] -= use
-        return taken
+    def _form_routed(self, name: str, st: StepState) -> None:
+        """A routed step cuts each batch routed to it into its own batches, never mixing two of them."""
+        target = self.routing.targets[name]
+        while target.queued:
+            origin, rows = target.queued.popleft()
+            for start in range(0, rows, st.node.batch_size):
+                target.opened(st.next_seq, origin)
+                self._submit(st, [self._take(st, st.preds[0], min(st.node.batch_size, rows - start))])
+        self._all_submitted_when(name, st, set(st.preds) <= st.preds_done)
 
-    def _submit(self, st: StepState, inputs: list[list[Segment]]) -> None:
-        key = plan.batch_key(st.node.fingerprint, inputs)
+    def _form_joined(self, name: str, st: StepState) -> None:
+        """A step after routed steps gets, per routed batch, the rows of the steps it went to."""
+        for group in self.routing.ready_groups(name):
+            left = {p: sum(stop - start for _, start, stop in segs) for p, segs in group.items()}
+            while any(left.values()):
+                inputs = [take_segments(segs, min(st.node.batch_size, left[p])) for p, segs in group.items()]
+                left = {p: left[p] - sum(b - a for _, a, b in taken) for p, taken in zip(group, inputs, strict=True)}
+                self.progress.receive(name, sum(b - a for _, a, b in inputs[0]))
+                self._submit(st, inputs, plan.routed_batch_key(st.node.fingerprint, list(group), inputs))
+        self._all_submitted_when(name, st, set(st.preds) <= st.preds_done and self.routing.joined_all(name))
+
+    def _all_submitted_when(self, name: str, st: StepState, done: bool) -> None:
+        if done:
+            st.submitted_all = True
+            if st.in_flight == 0 and not st.finished:
+                self._finish(name)
+
+    def _take(self, st: StepState, pred: str, n: int) -> list[Segment]:
+        st.buffered[pred] -= n
+        return take_segments(st.buffers[pred], n)
+
+    def _submit(self, st: StepState, inputs: list[list[Segment]], key: str | None = None) -> None:
+        key = key or plan.batch_key(st.node.fingerprint, inputs)
         st.inputs_of[st.next_seq] = sum(stop - start for _, start, stop in inputs[0]) if inputs else 0
         self._dispatch(BatchTask(st.node.name, st.next_seq, key, inputs, fresh=st.node.name in self.forced,
                                  run_dir=self.run_dir or ""))

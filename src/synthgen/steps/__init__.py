@@ -29,6 +29,7 @@ _BUILTINS = {
     "FormatChatGenerationDPO": "formatting_chat", "FormatChatGenerationSFT": "formatting_chat",
     "MergeColumns": "merge", "TruncateTextColumn": "truncate", "DataSampler": "sampler",
     "EmbeddingDedup": "embedding_dedup",
+    "CombineColumns": "columns", "ConversationTemplate": "conversation",
 }
 
 __all__ = ["GeneratorStep", "GlobalStep", "RuntimeParameter", "Step", "StepInput", "StepOutput",

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Generator, Iterable
+from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationInfo, field_validator
 
 from synthgen.errors import ConfigError, PlanError
 from synthgen.names import check_name
@@ -50,6 +51,23 @@ def normalize_columns(spec: Iterable[str] | dict[str, bool]) -> dict[str, bool]:
     return {column: True for column in spec}
 
 
+@cache
+def string_list_fields(cls: type[BaseModel]) -> frozenset[str]:
+    """Fields of ``cls`` typed as a list of strings that do not also take a plain string."""
+    return frozenset(name for name, field in cls.model_fields.items() if _takes_str_list_only(field.annotation))
+
+
+def _takes_str_list_only(annotation: Any) -> bool:
+    members = get_args(annotation) if _is_union(annotation) else (annotation,)
+    if str in members:
+        return False
+    return any(get_origin(m) in (list, tuple, set) and get_args(m)[:1] == (str,) for m in members)
+
+
+def _is_union(annotation: Any) -> bool:
+    return get_origin(annotation) in (Union, getattr(__import__("types"), "UnionType", Union))
+
+
 class StepResources(BaseModel):
     """Where and how many replicas of a step run; never part of a signature."""
 
@@ -84,6 +102,14 @@ class _Step(BaseModel):
     def _name_is_a_plain_name(cls, name: str | None) -> str | None:
         # A step's name becomes folder and file names in the cache (its leaf data, its journal).
         return None if name is None else check_name("step", name)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _lone_name_as_list(cls, value: Any, info: ValidationInfo) -> Any:
+        # distilabel accepts one column name where a list of names goes (``columns="page"``).
+        if isinstance(value, str) and info.field_name in string_list_fields(cls):
+            return [value]
+        return value
 
     def model_post_init(self, __context: Any) -> None:
         from synthgen.pipeline import Pipeline
@@ -153,6 +179,8 @@ class _Step(BaseModel):
             self._pipeline._connect(self, other)
 
     def __rshift__(self, other: _Step | list[_Step]) -> Any:
+        if not isinstance(other, (_Step, list)):
+            return NotImplemented  # e.g. a routing batch function: it connects the step itself
         targets = other if isinstance(other, list) else [other]
         self.connect(*targets)
         return other
@@ -228,7 +256,7 @@ def dump_model(model: BaseModel, exclude: set[str] | None = None) -> dict[str, A
 def _is_secret(annotation: Any) -> bool:
     if annotation is SecretStr:
         return True
-    if get_origin(annotation) in (Union, getattr(__import__("types"), "UnionType", Union)):
+    if _is_union(annotation):
         return any(_is_secret(a) for a in get_args(annotation))
     return False
 

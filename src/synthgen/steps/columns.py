@@ -81,6 +81,8 @@ class ExpandColumns(Step):
     @field_validator("columns", mode="before")
     @classmethod
     def _as_mapping(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
         return {column: column for column in value} if isinstance(value, (list, tuple)) else value
 
     @property
@@ -182,6 +184,28 @@ class GroupColumns(Step):
         for column, grouped in names.items():
             merged[grouped] = [require(row, column, self.name) for row in rows]
         return merged
+
+
+class CombineColumns(GroupColumns):
+    """distilabel's name for :class:`GroupColumns`: the same columns of several predecessors, as lists.
+
+    Row ``i`` gets, for each of ``columns``, the list of its values in row ``i`` of every
+    predecessor (in connection order), e.g. the ``generation`` of three generators as ``generations``.
+
+    Args:
+        columns: the columns to combine.
+        output_columns: the names of the combined columns; default ``merged_<column>`` (distilabel's).
+
+    Input columns: ``columns``. Output columns: ``output_columns``.
+
+    Raises:
+        ConfigError: when ``output_columns`` and ``columns`` differ in length.
+        StepError: when the predecessors' batches do not have the same number of rows.
+    """
+
+    @property
+    def outputs(self) -> list[str]:
+        return list(self.output_columns_ or [f"merged_{column}" for column in self.columns])
 
 
 # ---- shared helpers ----------------------------------------------------------------------------

@@ -27,6 +27,7 @@ _EXPORTS = {
     "EmbeddingGeneration": "synthgen.tasks.embedding_generation",
     "EvolInstructGenerator": "synthgen.tasks.evol_instruct_generator",
     "GenerateEmbeddings": "synthgen.tasks.embedding_generation",
+    "task": "synthgen.tasks.decorator",
 }
 
 __all__ = sorted(_EXPORTS)

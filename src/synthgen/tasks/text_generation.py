@@ -53,8 +53,17 @@ class TextGeneration(Task):
     def inputs(self) -> list[str]:
         return list(self.columns)
 
+    def __getstate__(self) -> dict[Any, Any]:
+        # A compiled Jinja2 template does not pickle, and steps reach their replicas pickled: each
+        # replica compiles the template again.
+        state = super().__getstate__()
+        state["__pydantic_private__"] = {**(state.get("__pydantic_private__") or {}), "_compiled": None}
+        return state
+
     def format_input(self, row: dict[str, Any]) -> ChatType:
-        if self._compiled is not None:
+        if self.template is not None:
+            if self._compiled is None:
+                self._compiled = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(self.template)
             prompt = self._compiled.render(**{c: row.get(c) for c in self.columns})
         else:
             prompt = str(row[self.columns[0]])

@@ -14,6 +14,10 @@ LLMS: tuple[tuple[str, str], ...] = (
     ("openai_embeddings", "synthgen.llms.openai_embeddings:OpenAIEmbeddings"),
     ("llamacpp_embeddings", "synthgen.llms.llamacpp_embeddings:LlamaCppEmbeddings"),
     ("fake_embeddings", "synthgen.testing.fake_embeddings:FakeEmbeddings"),
+    ("inference_endpoints", "synthgen.llms:InferenceEndpointsLLM"),
+    ("mistral", "synthgen.llms:MistralLLM"),
+    ("client_vllm", "synthgen.llms:ClientvLLM"),
+    ("ollama", "synthgen.llms:OllamaLLM"),
 )
 """(registered name, ``module:Class``) of every built-in backend."""
 

@@ -25,6 +25,8 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("truncate_text_column", "synthgen.steps.truncate:TruncateTextColumn"),
     ("data_sampler", "synthgen.steps.sampler:DataSampler"),
     ("embedding_dedup", "synthgen.steps.embedding_dedup:EmbeddingDedup"),
+    ("combine_columns", "synthgen.steps.columns:CombineColumns"),
+    ("conversation_template", "synthgen.steps.conversation:ConversationTemplate"),
 )
 """(registered name, ``module:Class``) of every built-in step, imported when a config names it."""
 
