@@ -140,3 +140,17 @@ def test_a_sweep_over_the_judge_runs_the_generator_once(run_cli: RunCli, server:
     runs = [json.loads(p.read_text())["steps"] for p in sorted((pdir / "runs").glob("*.json"))]
     assert [r["generate"]["computed"] for r in runs] == [1, 0], "the generation step executed once"
     assert [r["judge"]["computed"] for r in runs] == [1, 1]
+
+
+def test_llm_anthropic_with_a_temperature_answers_every_row(run_cli: RunCli, tmp_path: Path) -> None:
+    from synthgen.testing.servers.anthropic import AnthropicTestServer
+
+    seen: list[dict] = []
+    with AnthropicTestServer(reply_fn=lambda body: seen.append(body) or "an answer") as srv:
+        done = run_cli("synthgen", "pipeline=text_generation", "llm=anthropic", f"llm.base_url={srv.url}",
+                       "llm.model=claude-test", "num_rows=3", ANTHROPIC_API_KEY="test-key")
+    assert done.returncode == 0, done.stderr
+    assert "default: 3 rows" in done.stdout
+    assert len(seen) == 3 and all(body["temperature"] == 0.7 for body in seen), "conf/llm/anthropic.yaml's temperature"
+    rows = _leaves(tmp_path)["default"]
+    assert [r["generation"] for r in rows] == ["an answer"] * 3

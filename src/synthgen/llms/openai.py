@@ -6,8 +6,6 @@ import os
 import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import PrivateAttr
-
 from synthgen.llms.api import APILLM, REQUEST_KEY_HEADER
 from synthgen.llms.params import openai_params
 from synthgen.llms.requests import Request, Result
@@ -31,8 +29,6 @@ class OpenAILLM(APILLM):
     base_url_env: ClassVar[str] = "OPENAI_BASE_URL"
     default_base_url: ClassVar[str] = "https://api.openai.com/v1"
 
-    _sdk: Any = PrivateAttr(default=None)
-
     @property
     def supports_structured_output(self) -> bool:
         # OpenAI's own API enforces json_schema; an OpenAI-compatible server may not support it
@@ -53,21 +49,14 @@ class OpenAILLM(APILLM):
     def _batch_api(self) -> BatchAPI:
         from synthgen.llms.openai_batch import OpenAIBatchAPI
 
-        if self._sdk is None:  # files and batch jobs are few requests: the SDK's convenience wins there
-            self._sdk = self._on_loop(self._open_sdk(self._resolve_key()))
-        return OpenAIBatchAPI(self.model, self._sdk, self.offline_batch_max_requests, self.offline_batch_max_bytes)
+        return OpenAIBatchAPI(self.model, self._sdk_client(), self.offline_batch_max_requests,
+                              self.offline_batch_max_bytes)
 
     async def _open_sdk(self, key: str) -> Any:
         from openai import AsyncOpenAI
 
         # Our engine owns retries (with Retry-After and a circuit breaker): the SDK must not retry too.
         return AsyncOpenAI(api_key=key, base_url=self.resolved_base_url, timeout=self.timeout, max_retries=0)
-
-    def unload(self) -> None:
-        sdk, self._sdk = self._sdk, None
-        if sdk is not None and self._engine is not None:
-            self._close_on_loop(sdk)
-        super().unload()
 
 
 def chat_kwargs(model: str, request: Request) -> dict[str, Any]:

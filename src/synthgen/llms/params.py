@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 DEFAULT_MAX_NEW_TOKENS = 512
+ANTHROPIC_PASSED = frozenset({"temperature", "top_p", "top_k", "metadata"})
 
 
 def openai_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -26,14 +27,14 @@ def openai_params(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def anthropic_params(params: dict[str, Any]) -> dict[str, Any]:
-    """``max_new_tokens`` becomes ``max_tokens`` (required by Anthropic); ``stop`` becomes ``stop_sequences``."""
+    """The Messages API's names: ``max_new_tokens`` becomes ``max_tokens`` (which Anthropic requires) and
+    ``stop`` becomes ``stop_sequences``; ``system`` is left to :func:`synthgen.llms.anthropic.message_params`,
+    which joins it with the chat's system messages."""
     out: dict[str, Any] = {"max_tokens": params.get("max_new_tokens", params.get("max_tokens", DEFAULT_MAX_NEW_TOKENS))}
     for key, value in params.items():
-        if key in ("max_new_tokens", "max_tokens"):
-            continue
-        if key == "stop":
+        if key in ("stop", "stop_sequences"):
             out["stop_sequences"] = [value] if isinstance(value, str) else list(value)
-        elif key in ("temperature", "top_p", "top_k", "metadata"):
+        elif key in ANTHROPIC_PASSED:
             out[key] = value
         # seed and penalties have no Anthropic equivalent: dropping them keeps one config for all backends
     return out
