@@ -9,6 +9,9 @@ _EXPORTS = {
     "Task": "synthgen.tasks.base",
     "TextGeneration": "synthgen.tasks.text_generation",
     "ChatGeneration": "synthgen.tasks.chat_generation",
+    "UltraFeedback": "synthgen.tasks.ultrafeedback",
+    "SelfInstruct": "synthgen.tasks.self_instruct",
+    "EvolInstruct": "synthgen.tasks.evol_instruct",
 }
 
 __all__ = sorted(_EXPORTS)
