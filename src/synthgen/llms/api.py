@@ -86,6 +86,11 @@ class APILLM(LLM):
         """``base_url``, else the provider SDK's environment variable, else the provider's own server."""
         return self.base_url or os.environ.get(self.base_url_env) or self.default_base_url
 
+    def dump(self) -> dict[str, Any]:
+        """As :meth:`LLM.dump`, with the server really called: rerunning pipeline.yaml elsewhere must not
+        depend on an ``OPENAI_BASE_URL`` that happened to be set (the fingerprint keeps only the host)."""
+        return {**super().dump(), "base_url": self.resolved_base_url}
+
     def cache_identity(self) -> dict[str, Any]:
         return {"backend": self.type_name, "host": urlparse(self.resolved_base_url).hostname, "model": self.model}
 
