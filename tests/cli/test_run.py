@@ -154,3 +154,10 @@ def test_llm_anthropic_with_a_temperature_answers_every_row(run_cli: RunCli, tmp
     assert len(seen) == 3 and all(body["temperature"] == 0.7 for body in seen), "conf/llm/anthropic.yaml's temperature"
     rows = _leaves(tmp_path)["default"]
     assert [r["generation"] for r in rows] == ["an answer"] * 3
+
+
+def test_the_hydra_jobs_log_file_holds_the_runs_log(run_cli: RunCli, tmp_path: Path) -> None:
+    done = run_cli("synthgen", "pipeline=text_generation", "llm=fake", "num_rows=2", SYNTHGEN_LOG_LEVEL="INFO")
+    assert done.returncode == 0, done.stderr
+    log = (only(list(tmp_path.glob("outputs/*/*"))) / "synthgen.log").read_text()
+    assert "load stage 1/1: load, generate" in log and "generate: 2 rows in 1 batches" in log

@@ -110,11 +110,22 @@ def run_config(cfg: DictConfig, out_dir: Path) -> None:
     print(report.render(), flush=True)
 
 
+def job_log_file(hydra_cfg: Any) -> Path:
+    """The log file Hydra opened for this job (``<output dir>/<job name>.log`` by default)."""
+    handler = OmegaConf.select(hydra_cfg, "job_logging.handlers.file.filename")
+    return Path(handler) if handler else Path(hydra_cfg.runtime.output_dir) / f"{hydra_cfg.job.name}.log"
+
+
 def _task(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
+    from synthgen.logging import log_to_file
+
+    hydra_cfg = HydraConfig.get()
     try:
-        run_config(cfg, Path(HydraConfig.get().runtime.output_dir))
+        # synthgen logs through loguru, which Hydra's logging handlers never see: copy them to its file.
+        with log_to_file(job_log_file(hydra_cfg)):
+            run_config(cfg, Path(hydra_cfg.runtime.output_dir))
     except (Exception, KeyboardInterrupt) as exc:
         if not failures.handled(exc):
             raise
