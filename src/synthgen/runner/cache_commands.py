@@ -108,7 +108,13 @@ def find_pipeline_dir(target: str, root: Path) -> Path:
 
 
 def step_status(pipeline: Pipeline, cache_dir: str | Path | None = None) -> dict[str, str]:
-    """What a run of ``pipeline`` would reuse, per step (``synthgen pipeline info``)."""
+    """What a run of ``pipeline`` would reuse, per step (``synthgen pipeline info``).
+
+    A run answers a batch from the cache when a run before computed it with the same step fingerprint
+    on the same input rows. So a step counts as cached when one recorded run (the last saved records, or
+    any finished run in ``runs/``, e.g. an earlier sweep job) had its fingerprint and those of all its
+    upstream steps; not only when the last run did.
+    """
     from synthgen.runner.journal import Journal
 
     root = resolve_cache_root(cache_dir).local
@@ -118,25 +124,43 @@ def step_status(pipeline: Pipeline, cache_dir: str | Path | None = None) -> dict
     if Journal(pdir).finished_with(pipeline.aggregated_steps_signature):
         return dict.fromkeys(pipeline.steps, "cached: the finished run is returned as it is")
     graph = pipeline.graph()
-    status: dict[str, str] = {}
-    changed: set[str] = set()
-    for name in plan.topological_order(graph):
-        status[name] = _one_status(_json(pdir / "batch_manager_steps" / f"{name}.json"), graph.nodes[name],
-                                   any(p in changed for p in graph.predecessors(name)))
-        if not status[name].startswith("cached"):
-            changed.add(name)
-    return status
+    runs = _recorded_fingerprints(pdir, list(graph.nodes))
+    return {name: _one_status(_json(pdir / "batch_manager_steps" / f"{name}.json"), graph, name, runs)
+            for name in plan.topological_order(graph)}
 
 
-def _one_status(record: dict[str, Any], node: plan.Node, upstream_changed: bool) -> str:
-    rows = sum(n for _, n in record.get("outputs", []))
+def _recorded_fingerprints(pdir: Path, names: list[str]) -> list[dict[str, str]]:
+    """Per recorded run, each step's fingerprint: the saved records first, then ``runs/`` newest first."""
+    saved = {n: _json(pdir / "batch_manager_steps" / f"{n}.json").get("fingerprint", "") for n in names}
+    history = sorted((pdir / "runs").glob("*.json"), reverse=True) if (pdir / "runs").is_dir() else []
+    runs = [{n: s.get("fingerprint", "") for n, s in _json(f).get("steps", {}).items()} for f in history]
+    return [saved, *runs]
+
+
+def _one_status(record: dict[str, Any], graph: plan.Graph, name: str, runs: list[dict[str, str]]) -> str:
+    node = graph.nodes[name]
+    lineage = [name, *_ancestors(graph, name)]
+    current = {n: graph.nodes[n].fingerprint for n in lineage}
+    if any(all(run.get(n) == fp for n, fp in current.items()) for run in runs):
+        rows = sum(n for _, n in record.get("outputs", [])) if record.get("fingerprint") == node.fingerprint else None
+        return f"cached: {rows:,} rows" if rows is not None else "cached: computed by an earlier run with these parameters"
     if not record.get("outputs"):
         return "not cached: runs"
-    if record.get("fingerprint") != node.fingerprint:
+    if not any(run.get(name) == node.fingerprint for run in runs):
         return "changed (parameters or version): reruns"
-    if upstream_changed:
-        return f"upstream changed: reruns the batches whose input rows differ ({rows:,} rows cached)"
-    return f"cached: {rows:,} rows"
+    rows = sum(n for _, n in record["outputs"]) if record.get("fingerprint") == node.fingerprint else 0
+    return f"upstream changed: reruns the batches whose input rows differ ({rows:,} rows cached)"
+
+
+def _ancestors(graph: plan.Graph, name: str) -> set[str]:
+    found: set[str] = set()
+    todo = graph.predecessors(name)
+    while todo:
+        current = todo.pop()
+        if current not in found:
+            found.add(current)
+            todo.extend(graph.predecessors(current))
+    return found
 
 
 def explain(target: str, cache_dir: str | Path | None = None) -> str:
