@@ -27,7 +27,14 @@ def build_parser() -> argparse.ArgumentParser:
     plugins.set_defaults(handler=_plugins)
     _add_cache_parser(sub)
     _add_batch_parser(sub)
+    _add_testing_parser(sub)
     return parser
+
+
+def _add_testing_parser(sub: argparse._SubParsersAction) -> None:
+    from synthgen.cli import testing_commands
+
+    testing_commands.add_parser(sub)
 
 
 def _add_pipeline_parser(sub: argparse._SubParsersAction) -> None:

@@ -65,13 +65,14 @@ class TestServerBase:
         hang: how long a "timeout" request hangs before the server gives up on it.
         reply_fn: ``body -> text``: what the model answers (default: an echo of the last message).
         seed: seed of the fault dice.
+        port: the port to listen on (0: a free one, read back from ``port`` once started).
     """
 
     __test__ = False  # not a pytest test class
 
     def __init__(self, latency: float = 0.0, rate_429: float = 0.0, rate_500: float = 0.0,
                  rate_timeout: float = 0.0, retry_after: float = 0.1, hang: float = 30.0,
-                 reply_fn: ReplyFn | None = None, seed: int = 0) -> None:
+                 reply_fn: ReplyFn | None = None, seed: int = 0, port: int = 0) -> None:
         self.latency = latency
         self.rate_429, self.rate_500, self.rate_timeout = rate_429, rate_500, rate_timeout
         self.retry_after = retry_after
@@ -84,7 +85,7 @@ class TestServerBase:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
-        self.port = 0
+        self.port = port
 
     # ---- lifecycle -------------------------------------------------------------------------
     @property
@@ -108,7 +109,7 @@ class TestServerBase:
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
