@@ -270,6 +270,19 @@ def _collect(root: Path, live: set[str]) -> str:
     return f"removed {removed} unreferenced objects ({_human(freed)}); LLM responses in requests/ are kept"
 
 
+def clear_all_summary(cache_dir: str | Path | None = None) -> str:
+    """What ``synthgen cache clear`` with no name would delete, paid work first (for its confirmation).
+
+    Raises:
+        CacheError: there is no cache there.
+    """
+    root = cache_root(cache_dir)
+    answers = [f for f in (root / "requests").rglob("*") if f.is_file()] if (root / "requests").is_dir() else []
+    pipelines = len(_pipeline_dirs(root))
+    return (f"{len(answers):,} paid LLM answers, {pipelines} pipeline folder(s) and every cached batch "
+            f"({_human(_size(root))} in {root})")
+
+
 def clear(name: str | None = None, cache_dir: str | Path | None = None) -> str:
     """Remove one pipeline's folders (``name``) or the whole cache (no name)."""
     root = cache_root(cache_dir)
