@@ -12,12 +12,37 @@ from tests.cli.conftest import RunCli, server_llm
 
 TG = ["pipeline=text_generation", "num_rows=2"]
 
+# Errors of the command line itself: one line, exit code 2.
+USAGE_CASES = [
+    ("unknown config group option", ["llm=zzz"], "error: unknown llm 'zzz' Options: anthropic, echo, fake, llamacpp, "
+                                                 "openai, openai_compatible, vllm"),
+    ("unknown pipeline option", ["pipeline=ultrafeedbak"],
+     "error: unknown pipeline 'ultrafeedbak' — did you mean 'ultrafeedback'? Options: evol_instruct,"),
+    ("typo in a key", [*TG, "llm.modle=x"], "error: unknown key 'modle' in 'llm' — did you mean 'model'? Keys: api_key,"),
+    ("typo in a generation parameter", [*TG, "llm.generation_kwargs.temprature=0.3"],
+     "error: unknown key 'temprature' in 'llm.generation_kwargs' — did you mean 'temperature'?"),
+    ("typo in a top-level key", [*TG, "num_rowz=3"], "error: unknown key 'num_rowz' in the top-level config — did you mean 'num_rows'?"),
+    ("wrong type", [*TG, "num_rows=many"],
+     "error: invalid value for 'num_rows': Value 'many' of type 'str' could not be converted to Integer"),
+    ("bad override syntax", [*TG, "llm.model=[unclosed"],
+     "error: cannot parse override 'llm.model=[unclosed' (no viable alternative at input '[unclosed')"),
+    ("a subcommand after python -m synthgen", ["plugins"],
+     "error: 'plugins' is a command of the synthgen script, not an override: run `synthgen plugins ...`"),
+    ("a typo in a swept group", ["-m", *TG, "llm=fake,opna"], "error: unknown llm 'opna' — did you mean 'openai'?"),
+]
+
+
+@pytest.mark.parametrize(("case", "args", "expected"), USAGE_CASES, ids=[c[0] for c in USAGE_CASES])
+def test_command_line_errors_are_one_line_with_exit_code_2(run_cli: RunCli, server: OpenAITestServer, case: str,
+                                                           args: list[str], expected: str) -> None:
+    done = run_cli("synthgen", *server_llm(server), *args)
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(expected), line
+    assert server.counters.requests == 0
+
+
 HYDRA_CASES = [
-    ("unknown config group option", ["llm=nope"], "Could not find 'llm/nope'"),
-    ("unknown pipeline option", ["pipeline=ultrafeedbak"], "Could not find 'pipeline/ultrafeedbak'"),
-    ("typo in a key", [*TG, "llm.modle=x"], "Key 'modle' not in 'LLMConf'"),
-    ("wrong type", [*TG, "num_rows=many"], "Value 'many' of type 'str' could not be converted to Integer"),
-    ("bad override syntax", [*TG, "llm.model=[unclosed"], "no viable alternative at input '[unclosed'"),
     ("unknown step type", [*TG, "pipeline.steps.generate.type=text_generaton"],
      "error: unknown step type 'text_generaton' — did you mean 'text_generation'?"),
     ("unknown llm backend", [*TG, "llm.type=opnai"], "error: unknown LLM backend 'opnai' — did you mean 'openai'?"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -132,6 +132,30 @@ def _task(cfg: DictConfig) -> None:
         raise SystemExit(failures.report(exc)) from None
 
 
+def check_command_line(argv: Sequence[str]) -> None:
+    """Compose the config of ``argv`` once (a sweep's first values), so that a bad override is one line.
+
+    Raises:
+        UsageError: an override cannot be parsed, names an unknown option or key, or has a bad value.
+    """
+    from hydra.errors import HydraException
+
+    from synthgen.config.hydra_errors import checkable_overrides, usage_error
+
+    for overrides in checkable_overrides(argv) or []:
+        try:
+            compose(overrides)
+        except HydraException as exc:
+            raise usage_error(exc, _composer_without(overrides)) from None
+
+
+def _composer_without(overrides: list[str]) -> Callable[[str], DictConfig]:
+    def without(full_key: str) -> DictConfig:
+        return compose([o for o in overrides if o.lstrip("+~").split("=")[0] != full_key])
+
+    return without
+
+
 def hydra_main(argv: Sequence[str], prog: str = "synthgen") -> None:
     """Run the Hydra app with ``argv`` (overrides, ``-m``, ``--help``, ``--cfg job``, ...)."""
     import hydra
@@ -139,6 +163,11 @@ def hydra_main(argv: Sequence[str], prog: str = "synthgen") -> None:
     register()
     if failures.debug_enabled():
         os.environ.setdefault("HYDRA_FULL_ERROR", "1")
+    else:
+        try:
+            check_command_line(argv)
+        except ConfigError as exc:
+            raise SystemExit(failures.report(exc)) from None
     sys.argv = [prog, *argv, *searchpath_override(argv)]
     app = hydra.main(config_path=str(conf_dir()), config_name="config", version_base=None)(_task)
     app()
