@@ -45,6 +45,8 @@ def test_command_line_errors_are_one_line_with_exit_code_2(run_cli: RunCli, serv
 HYDRA_CASES = [
     ("unknown step type", [*TG, "pipeline.steps.generate.type=text_generaton"],
      "error: unknown step type 'text_generaton' — did you mean 'text_generation'?"),
+    ("a generation parameter added with +", [*TG, "+llm.generation_kwargs.temprature=0.3"],
+     "unknown generation parameter 'temprature' — did you mean 'temperature'? Accepted:"),
     ("unknown llm backend", [*TG, "llm.type=opnai"], "error: unknown LLM backend 'opnai' — did you mean 'openai'?"),
     ("missing required parameter", [*TG, "~pipeline.steps.generate.llm"],
      "error: step 'generate' (text_generation): missing required parameter 'llm'"),

@@ -11,7 +11,7 @@ import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from synthgen.llms.api import APILLM, REQUEST_KEY_HEADER
-from synthgen.llms.params import anthropic_params
+from synthgen.llms.params import ANTHROPIC_ACCEPTED, anthropic_params
 from synthgen.llms.requests import Request, Result
 
 if TYPE_CHECKING:
@@ -42,6 +42,9 @@ class AnthropicLLM(APILLM):
     @property
     def supports_structured_output(self) -> bool:
         return True
+
+    def accepted_generation_kwargs(self) -> frozenset[str]:
+        return ANTHROPIC_ACCEPTED
 
     def _make_client(self, key: str) -> Any:
         from synthgen.llms.http import JSONClient

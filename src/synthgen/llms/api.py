@@ -238,6 +238,7 @@ class APILLM(LLM):
         if self.use_offline_batch_generation:
             raise LLMError(f"{self.type_name} LLM '{self.model}' uses offline batch generation: call generate(), "
                            "which submits and collects batch jobs, instead of agenerate()")
+        self.check_generation_kwargs(generation_kwargs)
         params = {**self.generation_kwargs, **generation_kwargs}
         schema = schema_of(structured_output)
         requests = [make_request(self.cache_identity(), input, params, schema, i) for i in range(num_generations)]

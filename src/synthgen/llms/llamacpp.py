@@ -15,7 +15,7 @@ from pydantic import Field, PrivateAttr
 
 from synthgen.errors import MissingDependencyError
 from synthgen.llms.base import LLM
-from synthgen.llms.params import DEFAULT_MAX_NEW_TOKENS, stop_list
+from synthgen.llms.params import DEFAULT_MAX_NEW_TOKENS, PORTABLE, stop_list
 from synthgen.llms.prompts import STOP_SEQUENCES, completion_prompt
 from synthgen.llms.requests import Request, Result
 
@@ -59,6 +59,9 @@ class LlamaCppLLM(LLM):
     @property
     def supports_structured_output(self) -> bool:
         return True
+
+    def accepted_generation_kwargs(self) -> frozenset[str]:
+        return PORTABLE
 
     @property
     def model_name(self) -> str:

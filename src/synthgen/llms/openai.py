@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from synthgen.llms.api import APILLM, REQUEST_KEY_HEADER
-from synthgen.llms.params import openai_params
+from synthgen.llms.params import COMPATIBLE_EXTRA, OPENAI_ACCEPTED, openai_params
 from synthgen.llms.requests import Request, Result
 
 if TYPE_CHECKING:
@@ -34,6 +34,10 @@ class OpenAILLM(APILLM):
         # OpenAI's own API enforces json_schema; an OpenAI-compatible server may not support it
         # (set the task's structured output explicitly for one that does).
         return self.cache_identity()["host"] == "api.openai.com"
+
+    def accepted_generation_kwargs(self) -> frozenset[str]:
+        # OpenAI-compatible servers add sampling parameters of their own; `extra_body` passes any other.
+        return OPENAI_ACCEPTED | (frozenset() if self.supports_structured_output else COMPATIBLE_EXTRA)
 
     def _make_client(self, key: str) -> Any:
         # Chat completions go through the lean client (see synthgen.llms.http for why not the SDK).
