@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from synthgen.errors import ConfigError, did_you_mean
+from synthgen.yaml_io import yaml_problem
 
 
 def parse_param(text: str) -> tuple[list[str], Any]:
@@ -26,12 +27,14 @@ def parse_param(text: str) -> tuple[list[str], Any]:
     if not sep or len(path) < 2 or not all(path):
         raise ConfigError(
             f"bad --param '{text}': expected <step>.<key>[.<key>...]=<value>, "
-            f"e.g. --param gen.llm.generation_kwargs.temperature=0.9"
+            f"e.g. --param generate.llm.generation_kwargs.temperature=0.9"
         )
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError as exc:
-        raise ConfigError(f"bad --param '{text}': the value is not valid YAML ({exc.__class__.__name__})") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at column {len(key) + 2 + mark.column}" if mark is not None and mark.line == 0 else ""
+        raise ConfigError(f"bad --param '{text}': the value is not valid YAML{where}: {yaml_problem(exc)}") from None
     return path, value
 
 

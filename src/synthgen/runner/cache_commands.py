@@ -18,7 +18,7 @@ from synthgen.errors import CacheError
 from synthgen.runner.journal import run_lock
 from synthgen.steps.base import output_relevant
 from synthgen.store import SHARED_DIRS, Store
-from synthgen.yaml_io import load_yaml
+from synthgen.yaml_io import load_yaml_file
 
 if TYPE_CHECKING:
     from synthgen.pipeline import Pipeline
@@ -93,7 +93,7 @@ def find_pipeline_dir(target: str, root: Path) -> Path:
     """
     path = Path(target).expanduser()
     if path.is_file() and path.suffix in (".yaml", ".yml"):
-        spec = load_yaml(path.read_text()) or {}
+        spec = load_yaml_file(path) or {}
         name, sig = spec.get("pipeline", {}).get("name"), spec.get("signature")
         if path.parent.parent.name == name:
             return path.parent
