@@ -142,14 +142,24 @@ def _one_status(record: dict[str, Any], graph: plan.Graph, name: str, runs: list
     lineage = [name, *_ancestors(graph, name)]
     current = {n: graph.nodes[n].fingerprint for n in lineage}
     if any(all(run.get(n) == fp for n, fp in current.items()) for run in runs):
-        rows = sum(n for _, n in record.get("outputs", [])) if record.get("fingerprint") == node.fingerprint else None
-        return f"cached: {rows:,} rows" if rows is not None else "cached: computed by an earlier run with these parameters"
+        if record.get("fingerprint") != node.fingerprint:
+            return "cached: computed by an earlier run with these parameters"
+        return _cached_rows(record)
     if not record.get("outputs"):
         return "not cached: runs"
     if not any(run.get(name) == node.fingerprint for run in runs):
         return "changed (parameters or version): reruns"
     rows = sum(n for _, n in record["outputs"]) if record.get("fingerprint") == node.fingerprint else 0
     return f"upstream changed: reruns the batches whose input rows differ ({rows:,} rows cached)"
+
+
+def _cached_rows(record: dict[str, Any]) -> str:
+    rows = sum(n for _, n in record.get("outputs", []))
+    failed = record.get("summary", {}).get("failed", 0)
+    if failed:  # issue 13's failed rows: a rerun retries the batches holding them
+        return (f"cached: {rows:,} rows, {failed:,} of them failed: the next run retries the batches holding them "
+                "(retry_failed=false keeps them)")
+    return f"cached: {rows:,} rows"
 
 
 def _ancestors(graph: plan.Graph, name: str) -> set[str]:
