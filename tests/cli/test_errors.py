@@ -121,3 +121,29 @@ def test_debug_shows_the_traceback(run_cli: RunCli) -> None:
     done = run_cli("synthgen", "pipeline=text_generation", "llm=fake", "llm.type=fak", SYNTHGEN_DEBUG="1")
     assert done.returncode != 0
     assert "Traceback" in done.stderr and "RegistryError" in done.stderr
+
+
+@pytest.fixture
+def my_conf(tmp_path: Path) -> Path:
+    """A config folder of the user's, with a working and a broken pipeline option."""
+    folder = tmp_path / "my_conf" / "pipeline"
+    folder.mkdir(parents=True)
+    source = Path(__file__).parents[2] / "conf" / "pipeline" / "text_generation.yaml"
+    (folder / "mine.yaml").write_text(source.read_text())
+    (folder / "broken.yaml").write_text("defaults:\n  - base_pipeline\n  - _self_\nname: [broken\n")
+    return folder.parent
+
+
+def test_a_users_search_path_options_are_known_to_the_check(run_cli: RunCli, my_conf: Path) -> None:
+    searchpath = f"hydra.searchpath=[file://{my_conf}]"
+    done = run_cli("synthgen", "pipeline=mine", "llm=fake", "num_rows=1", searchpath)
+    assert done.returncode == 0, done.stderr
+    typo = run_cli("synthgen", "pipeline=minee", "llm=fake", searchpath)
+    assert typo.returncode == 2 and "unknown pipeline 'minee' — did you mean 'mine'?" in typo.stderr
+
+
+def test_a_config_file_that_is_not_yaml_names_file_line_and_column(run_cli: RunCli, my_conf: Path) -> None:
+    done = run_cli("synthgen", "pipeline=broken", "llm=fake", f"hydra.searchpath=[file://{my_conf}]")
+    assert done.returncode == 1
+    assert done.stderr.strip() == (f"error: {my_conf}/pipeline/broken.yaml:5:1: invalid YAML: while parsing a flow "
+                                   "sequence expected ',' or ']', but got '<stream end>'")

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, cast
 
+import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -21,6 +22,7 @@ from synthgen.config.paths import conf_dir, data_file
 from synthgen.config.resources import apply_resources
 from synthgen.config.schema import register_configs
 from synthgen.errors import ConfigError
+from synthgen.yaml_io import yaml_error_where, yaml_problem
 
 
 def register() -> None:
@@ -137,6 +139,7 @@ def check_command_line(argv: Sequence[str]) -> None:
 
     Raises:
         UsageError: an override cannot be parsed, names an unknown option or key, or has a bad value.
+        ConfigError: a config file is not valid YAML (the message starts ``file:line:column:``).
     """
     from hydra.errors import HydraException
 
@@ -147,6 +150,10 @@ def check_command_line(argv: Sequence[str]) -> None:
             compose(overrides)
         except HydraException as exc:
             raise usage_error(exc, _composer_without(overrides)) from None
+        except yaml.YAMLError as exc:  # a config file of conf/, a plugin's or the search path's
+            mark = getattr(exc, "problem_mark", None)
+            where = yaml_error_where(mark.name if mark is not None else "a config file", exc)
+            raise ConfigError(f"{where}: invalid YAML: {yaml_problem(exc)}") from None
 
 
 def _composer_without(overrides: list[str]) -> Callable[[str], DictConfig]:

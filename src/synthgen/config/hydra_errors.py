@@ -26,7 +26,9 @@ def checkable_overrides(argv: Sequence[str]) -> list[list[str]] | None:
     """
     if any(a.startswith("-") and a not in ("-m", "--multirun") for a in argv):
         return None
-    overrides = [a for a in argv if not a.startswith("-") and not a.lstrip("+~").startswith("hydra")]
+    # Hydra's own settings are Hydra's to check, except the search path, which decides what options exist.
+    overrides = [a for a in argv if not a.startswith("-")
+                 and (not a.lstrip("+~").startswith("hydra") or a.lstrip("+~").startswith("hydra.searchpath"))]
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
