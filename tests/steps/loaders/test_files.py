@@ -212,3 +212,9 @@ def test_a_file_without_the_column_a_task_needs_fails_in_the_planner_before_any_
         with pytest.raises(PlanError, match=r"step 'gen' needs input column\(s\) 'instruction'.*Available: n, text"):
             pipeline.run()
         assert server.counters.requests == 0
+
+
+def test_the_planner_sees_the_columns_after_output_mappings(tmp_path: Path) -> None:
+    step = LoadDataFromFileSystem(name="load", data_files=str(_write(tmp_path / "d.jsonl", "jsonl")),
+                                  output_mappings={"text": "instruction"})
+    assert step.columns_after(set()) == {"n", "instruction"}

@@ -60,7 +60,7 @@ class LoadDataFromDisk(GeneratorStep):
                 self._columns = self._peek_columns()
             except (ConfigError, OSError, ValueError):
                 return None
-        return set(self._columns)
+        return {self.output_mappings.get(c, c) for c in self._columns}
 
     def _peek_columns(self) -> frozenset[str]:
         loaded = self._dataset

@@ -63,7 +63,7 @@ class LoadDataFromFileSystem(GeneratorStep):
                 self._columns = self._peek_columns()
             except (ConfigError, OSError, ValueError):
                 return None
-        return set(self._columns) if self._columns else None
+        return {self.output_mappings.get(c, c) for c in self._columns} if self._columns else None
 
     def _peek_columns(self) -> frozenset[str] | None:
         entries = self.data_files if isinstance(self.data_files, list) else [self.data_files]
