@@ -93,19 +93,20 @@ def missing_column(tmp_path: Path, server: OpenAITestServer) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("config", "extra", "expected"),
+    ("config", "extra", "expected", "code"),
     [
-        ("cyclic", [], "error: the pipeline has a cycle through steps a, b"),
-        ("missing_column", [], "error: step 'gen' needs input column(s) 'instruction' that no upstream step produces"),
-        ("missing_column", ["--param", "gen.temperature"], "error: bad --param 'gen.temperature'"),
-        ("missing_column", ["--param", "gne.x=1"], "error: --param 'gne.x=1' names unknown step 'gne'"),
+        ("cyclic", [], "error: the pipeline has a cycle through steps a, b", 1),
+        ("missing_column", [], "error: step 'gen' needs input column(s) 'instruction' that no upstream step produces", 1),
+        # A wrong command line is a usage error: exit code 2.
+        ("missing_column", ["--param", "gen.temperature"], "error: bad --param 'gen.temperature'", 2),
+        ("missing_column", ["--param", "gne.x=1"], "error: --param 'gne.x=1' names unknown step 'gne'", 2),
     ],
 )
 def test_pipeline_yaml_errors(run_cli: RunCli, server: OpenAITestServer, request: pytest.FixtureRequest,
-                              config: str, extra: list[str], expected: str) -> None:
+                              config: str, extra: list[str], expected: str, code: int) -> None:
     path = request.getfixturevalue(config)
     done = run_cli("synthgen.cli.main", "pipeline", "run", "--config", str(path), *extra)
-    assert done.returncode == 1
+    assert done.returncode == code
     assert expected in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
     assert server.counters.requests == 0
