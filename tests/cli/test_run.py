@@ -161,3 +161,11 @@ def test_the_hydra_jobs_log_file_holds_the_runs_log(run_cli: RunCli, tmp_path: P
     assert done.returncode == 0, done.stderr
     log = (only(list(tmp_path.glob("outputs/*/*"))) / "synthgen.log").read_text()
     assert "load stage 1/1: load, generate" in log and "generate: 2 rows in 1 batches" in log
+
+
+def test_the_job_log_holds_the_workers_log_too(run_cli: RunCli, server: OpenAITestServer, tmp_path: Path) -> None:
+    server.inject(400)  # a request no retry can help: the spawned worker's request engine warns
+    done = run_cli("synthgen", "pipeline=text_generation", *server_llm(server), "num_rows=2")
+    assert done.returncode in (0, 4), done.stderr  # 4: a failed row (issue 13's exit code), where it exists
+    log = (only(list(tmp_path.glob("outputs/*/*"))) / "synthgen.log").read_text()
+    assert "request failed: HTTP 400" in log, log
