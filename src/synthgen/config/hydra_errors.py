@@ -26,9 +26,21 @@ def checkable_overrides(argv: Sequence[str]) -> list[list[str]] | None:
     """
     if any(a.startswith("-") and a not in ("-m", "--multirun") for a in argv):
         return None
+    parsed = _parse([a for a in argv if not a.startswith("-") and _ours(a)])
+    first = [_at(o, 0) for o in parsed]
+    variants = [first[:i] + [f"{o.get_key_element()}={value}"] + first[i + 1:]
+                for i, o in enumerate(parsed) if o.is_sweep_override() and "." not in o.key_or_group
+                for value in list(o.sweep_string_iterator())[1:]]
+    return [first, *variants]
+
+
+def _ours(override: str) -> bool:
     # Hydra's own settings are Hydra's to check, except the search path, which decides what options exist.
-    overrides = [a for a in argv if not a.startswith("-")
-                 and (not a.lstrip("+~").startswith("hydra") or a.lstrip("+~").startswith("hydra.searchpath"))]
+    key = override.lstrip("+~")
+    return not key.startswith("hydra") or key.startswith("hydra.searchpath")
+
+
+def _parse(overrides: list[str]) -> list[Any]:
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
@@ -39,11 +51,7 @@ def checkable_overrides(argv: Sequence[str]) -> list[list[str]] | None:
             parsed.append(parser.parse_override(override))
         except HydraException as exc:  # parse_override raises the base class, parse_overrides a subclass
             raise parse_error(exc, override) from None
-    first = [_at(o, 0) for o in parsed]
-    variants = [first[:i] + [f"{o.get_key_element()}={value}"] + first[i + 1:]
-                for i, o in enumerate(parsed) if o.is_sweep_override() and "." not in o.key_or_group
-                for value in list(o.sweep_string_iterator())[1:]]
-    return [first, *variants]
+    return parsed
 
 
 def _at(override: Any, index: int) -> str:
