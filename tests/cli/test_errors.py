@@ -29,6 +29,8 @@ USAGE_CASES = [
     ("a subcommand after python -m synthgen", ["plugins"],
      "error: 'plugins' is a command of the synthgen script, not an override: run `synthgen plugins ...`"),
     ("a typo in a swept group", ["-m", *TG, "llm=fake,opna"], "error: unknown llm 'opna' — did you mean 'openai'?"),
+    ("a bad value later in a sweep", ["-m", "pipeline=text_generation", "num_rows=1,many"],
+     "error: invalid value for 'num_rows': Value 'many' of type 'str' could not be converted to Integer"),
 ]
 
 

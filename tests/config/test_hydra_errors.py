@@ -8,12 +8,14 @@ from synthgen.config.hydra_errors import checkable_overrides
 from synthgen.errors import UsageError
 
 
-def test_sweeps_are_checked_at_their_first_value_and_swept_groups_option_by_option() -> None:
+def test_swept_groups_and_short_sweeps_are_checked_value_by_value_long_ones_at_their_first() -> None:
     lists = checkable_overrides(["-m", "llm=fake,openai", "llm.generation_kwargs.temperature=0.2,0.8",
-                                 "hydra.job.chdir=true", "hydra.searchpath=[file:///x]"])
+                                 "num_rows=range(1,20)", "hydra.job.chdir=true", "hydra.searchpath=[file:///x]"])
+    first = ["llm=fake", "llm.generation_kwargs.temperature=0.2", "num_rows=1", "hydra.searchpath=[file:///x]"]
     assert lists == [
-        ["llm=fake", "llm.generation_kwargs.temperature=0.2", "hydra.searchpath=[file:///x]"],
-        ["llm=openai", "llm.generation_kwargs.temperature=0.2", "hydra.searchpath=[file:///x]"],
+        first,
+        ["llm=openai", *first[1:]],
+        [first[0], "llm.generation_kwargs.temperature=0.8", *first[2:]],
     ]
 
 

@@ -14,11 +14,12 @@ from synthgen.errors import UsageError, did_you_mean
 
 # Subcommands of the ``synthgen`` script that people type after ``python -m synthgen``.
 SUBCOMMANDS = ("plugins", "pipeline", "cache", "batch", "testing")
+MAX_CHECKED_VALUES = 8
 
 
 def checkable_overrides(argv: Sequence[str]) -> list[list[str]] | None:
     """The override lists to compose as a check: each sweep at its first value, plus one list per other
-    option of a swept group (``llm=openai,anthropic``); ``None`` when ``argv`` holds Hydra flags other
+    value of a short sweep (``llm=openai,anthropic``); ``None`` when ``argv`` holds Hydra flags other
     than ``-m`` (``--help``, ``--cfg``, ...), which Hydra handles itself.
 
     Raises:
@@ -29,9 +30,14 @@ def checkable_overrides(argv: Sequence[str]) -> list[list[str]] | None:
     parsed = _parse([a for a in argv if not a.startswith("-") and _ours(a)])
     first = [_at(o, 0) for o in parsed]
     variants = [first[:i] + [f"{o.get_key_element()}={value}"] + first[i + 1:]
-                for i, o in enumerate(parsed) if o.is_sweep_override() and "." not in o.key_or_group
+                for i, o in enumerate(parsed) if _checked_one_by_one(o)
                 for value in list(o.sweep_string_iterator())[1:]]
     return [first, *variants]
+
+
+def _checked_one_by_one(override: Any) -> bool:
+    # Every value of a short sweep (options of a group, a few temperatures): a long range costs a compose each.
+    return bool(override.is_sweep_override()) and len(list(override.sweep_string_iterator())) <= MAX_CHECKED_VALUES
 
 
 def _ours(override: str) -> bool:
