@@ -110,3 +110,15 @@ def test_push_to_hub_uploads_data_yaml_and_card(tmp_path: Path, monkeypatch: pyt
     front = yaml.safe_load(uploads["README.md"].split("---")[1])
     assert {c["config_name"]: c["data_files"] for c in front["configs"]} == {
         leaf: [{"split": "train", "path": f"{leaf}/train-*"}] for leaf in d}
+
+
+def test_the_card_lists_only_columns_the_data_has(tmp_path: Path) -> None:
+    from synthgen.card import render_card
+    from synthgen.steps import KeepColumns
+
+    with Pipeline(name="dropped", cache_dir=tmp_path) as p:
+        GenerateNumbers(name="gen", count=4, batch_size=4) >> AddColumn(name="double", factor=2, output="out") \
+            >> KeepColumns(name="keep", columns=["n"])
+    card = render_card(p.run())
+    assert "| gen | generate_numbers |" in card and "| n |" in card
+    assert "| double | add_column |  | " in card and "out" not in card, "the card names a column the data lacks"

@@ -69,9 +69,11 @@ def render_card(distiset: Any, for_hub: bool = False) -> str:
               "| step | type | model | fingerprint | columns |", "|---|---|---|---|---|"]
     provenance = (distiset.pipeline_yaml or {}).get("provenance", {})
     models = _models(steps, provenance)
+    real = {column for dataset_dict in distiset.values() for column in dataset_dict["train"].column_names}
     for name, s in steps.items():
         prov = provenance.get(name, {})
-        cols = ", ".join(prov.get("columns", []))
+        # Only columns the data has: a step may declare outputs it leaves out, or a later step drops them.
+        cols = ", ".join(c for c in prov.get("columns", []) if c in real)
         lines.append(f"| {name} | {s.get('type')} | {models.get(name, '')} | {prov.get('fingerprint', '')[:12]} | {cols} |")
     lines += ["", "Connections: " + ", ".join(f"{c['from']} → {c['to']}" for c in spec.get("connections", []))]
     lines += _failures(getattr(distiset, "failures", None) or {})

@@ -22,6 +22,10 @@ class ConfigError(SynthgenError):
     """A configuration value, override or parameter is invalid."""
 
 
+class UsageError(ConfigError):
+    """The command line itself is wrong (a flag, an override, a missing confirmation): exit code 2."""
+
+
 class RegistryError(SynthgenError):
     """An unknown or duplicated registered name."""
 

@@ -3,9 +3,12 @@ datasets included, and the pure-Python parser takes seconds where libyaml takes 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import IO, Any
 
 import yaml
+
+from synthgen.errors import ConfigError
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -40,3 +43,29 @@ def dump_yaml(data: Any, stream: IO[Any] | None = None, sort_keys: bool = False)
         return text
     stream.write(text)
     return None
+
+
+def load_yaml_file(path: Path) -> Any:
+    """The YAML document in ``path``.
+
+    Raises:
+        ConfigError: the file is not valid YAML; the message starts ``path:line:column:``.
+    """
+    try:
+        return load_yaml(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{yaml_error_where(path, exc)}: invalid YAML: {yaml_problem(exc)}") from None
+
+
+def yaml_error_where(path: Path | str, exc: yaml.YAMLError) -> str:
+    """``path:line:column`` of a YAML error (1-based, as editors count), or ``path`` when unknown."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    return f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """What the parser found wrong, in one line (``mapping values are not allowed here``)."""
+    problem = getattr(exc, "problem", None)
+    context = getattr(exc, "context", None)
+    text = " ".join(str(p) for p in (context, problem) if p) or str(exc).splitlines()[0]
+    return text

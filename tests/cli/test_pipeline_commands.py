@@ -65,3 +65,17 @@ def test_info_shows_each_steps_cache_status(run_cli: RunCli, recorded: Path, tmp
                       "--param", "gen.llm.generation_kwargs.temperature=0.5")
     assert "load (load_data_from_dicts)  [cached: 1 rows]" in changed.stdout, changed.stdout
     assert "gen (text_generation)  [changed (parameters or version): reruns]" in changed.stdout
+
+
+def test_info_agrees_with_the_run_after_a_sweep_went_back_to_earlier_parameters(run_cli: RunCli, recorded: Path) -> None:
+    def run(*param: str) -> str:
+        done = run_cli("synthgen.cli.main", "pipeline", "run", "--config", str(recorded), "--output-dir", "out",
+                       *param, SYNTHGEN_LOG_LEVEL="INFO")
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    run()
+    run("--param", "gen.llm.generation_kwargs.temperature=0.5")  # the last run now had other parameters
+    info = run_cli("synthgen.cli.main", "pipeline", "info", "--config", str(recorded)).stdout
+    assert "gen (text_generation)  [cached: computed by an earlier run with these parameters]" in info, info
+    assert "gen: 1 rows in 1 batches (1 from cache, 0 computed)" in run(), "the run answers it from the cache too"

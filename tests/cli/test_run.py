@@ -184,3 +184,32 @@ def test_embedding_dedup_drops_near_duplicates_through_the_test_server(run_cli: 
     assert done.returncode == 0, done.stderr
     kept = [r["instruction"] for r in _leaves(tmp_path)["default"]]
     assert kept == ["Why is the sky blue?", "Name three primary colors."]
+
+
+def test_llm_anthropic_with_a_temperature_answers_every_row(run_cli: RunCli, tmp_path: Path) -> None:
+    from synthgen.testing.servers.anthropic import AnthropicTestServer
+
+    seen: list[dict] = []
+    with AnthropicTestServer(reply_fn=lambda body: seen.append(body) or "an answer") as srv:
+        done = run_cli("synthgen", "pipeline=text_generation", "llm=anthropic", f"llm.base_url={srv.url}",
+                       "llm.model=claude-test", "num_rows=3", ANTHROPIC_API_KEY="test-key")
+    assert done.returncode == 0, done.stderr
+    assert "default: 3 rows" in done.stdout
+    assert len(seen) == 3 and all(body["temperature"] == 0.7 for body in seen), "conf/llm/anthropic.yaml's temperature"
+    rows = _leaves(tmp_path)["default"]
+    assert [r["generation"] for r in rows] == ["an answer"] * 3
+
+
+def test_the_hydra_jobs_log_file_holds_the_runs_log(run_cli: RunCli, tmp_path: Path) -> None:
+    done = run_cli("synthgen", "pipeline=text_generation", "llm=fake", "num_rows=2", SYNTHGEN_LOG_LEVEL="INFO")
+    assert done.returncode == 0, done.stderr
+    log = (only(list(tmp_path.glob("outputs/*/*"))) / "synthgen.log").read_text()
+    assert "load stage 1/1: load, generate" in log and "generate: 2 rows in 1 batches" in log
+
+
+def test_the_job_log_holds_the_workers_log_too(run_cli: RunCli, server: OpenAITestServer, tmp_path: Path) -> None:
+    server.inject(400)  # a request no retry can help: the spawned worker's request engine warns
+    done = run_cli("synthgen", "pipeline=text_generation", *server_llm(server), "num_rows=2")
+    assert done.returncode in (0, 4), done.stderr  # 4: a failed row (issue 13's exit code), where it exists
+    log = (only(list(tmp_path.glob("outputs/*/*"))) / "synthgen.log").read_text()
+    assert "request failed: HTTP 400" in log, log

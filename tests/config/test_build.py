@@ -112,3 +112,37 @@ def test_connection_to_a_list_of_steps() -> None:
     body["steps"]["gen2"] = {"type": "text_generation", "llm": {"type": "fake"}}
     body["connections"] = [{"from": "load", "to": ["gen", "gen2"]}]
     assert build_pipeline(body).edges == [("load", "gen"), ("load", "gen2")]
+
+
+@pytest.mark.parametrize(("recorded", "expected"), [
+    # A typo in a recorded pipeline.yaml: the class still imports, but is not run by its import path.
+    ({"type": "text_generaton", "class": "synthgen.tasks.text_generation:TextGeneration"},
+     "unknown step type 'text_generaton' — did you mean 'text_generation'?"),
+    # A plugin step whose plugin is disabled or gone: its class lives in a plugin (here, synthgen's own) package.
+    ({"type": "text_generation_old", "class": "synthgen.tasks.text_generation:TextGeneration"},
+     "unknown step type 'text_generation_old'"),
+    # An unregistered class whose name changed since the run was recorded.
+    ({"type": "add_suffix_v0", "class": f"{__name__}:AddSuffix"}, "unknown step type 'add_suffix_v0'"),
+])
+def test_an_unknown_type_never_falls_back_to_the_recorded_import_path(recorded: dict[str, Any], expected: str) -> None:
+    body = spec(llm={"type": "fake"})
+    body["steps"]["gen"] |= recorded
+    with pytest.raises(RegistryError) as info:
+        build_pipeline(body)
+    assert expected in str(info.value) and "Registered:" in str(info.value)
+
+
+def test_a_step_of_a_disabled_plugin_is_not_run_by_its_import_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("synthgen_reverse")
+    from synthgen.plugins import reset_plugin_manager
+
+    monkeypatch.setenv("SYNTHGEN_DISABLE_PLUGINS", "reverse")
+    reset_plugin_manager()
+    try:
+        body = spec(llm={"type": "fake"})
+        body["steps"]["gen"] = {"type": "reverse_text", "class": "synthgen_reverse.step:ReverseText"}
+        with pytest.raises(RegistryError, match="unknown step type 'reverse_text'"):
+            build_pipeline(body)
+    finally:
+        monkeypatch.delenv("SYNTHGEN_DISABLE_PLUGINS")
+        reset_plugin_manager()

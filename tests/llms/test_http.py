@@ -143,3 +143,22 @@ def test_the_proxy_is_chosen_as_the_sdks_choose_it(monkeypatch, env, url, expect
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert proxy_for(url) == expected
+
+
+def test_pipeline_yaml_records_the_base_url_the_environment_supplied(monkeypatch) -> None:
+    from synthgen import Pipeline
+    from synthgen.config.build import build_pipeline
+    from synthgen.steps import LoadDataFromDicts
+    from synthgen.tasks import TextGeneration
+
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    with Pipeline(name="env-url") as pipeline:
+        LoadDataFromDicts(data=[{"instruction": "x"}]) >> TextGeneration(name="gen", llm=OpenAILLM(model="m"))
+    dumped = pipeline.dump()
+    assert dumped["pipeline"]["steps"]["gen"]["llm"]["base_url"] == "http://127.0.0.1:9/v1"
+    monkeypatch.delenv("OPENAI_BASE_URL")  # a rerun of pipeline.yaml on another shell calls the same server
+    rebuilt = build_pipeline(dumped["pipeline"])
+    assert rebuilt.steps["gen"].llm.resolved_base_url == "http://127.0.0.1:9/v1"  # type: ignore[attr-defined]
+    assert rebuilt.signature == dumped["signature"]
+    assert rebuilt.aggregated_steps_signature == dumped["aggregated_steps_signature"]
+    assert AnthropicLLM(model="c").dump()["base_url"] == "https://api.anthropic.com"

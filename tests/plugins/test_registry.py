@@ -9,6 +9,7 @@ from typing import ClassVar
 import pytest
 
 from synthgen.errors import RegistryError
+from synthgen.llms.base import LLM
 from synthgen.plugins import Registrar, Registry
 from synthgen.steps import Step
 
@@ -21,8 +22,8 @@ class Renamed(Step):
     type_name: ClassVar[str | None] = "custom_name"
 
 
-class FakeBackend:
-    type_name = "fake_backend"
+class FakeBackend(LLM):
+    type_name: ClassVar[str] = "fake_backend"
 
     @classmethod
     def registered_name(cls) -> str:
@@ -131,3 +132,20 @@ def test_registered_by_reports_provenance() -> None:
 def test_the_registry_refuses_to_be_pickled() -> None:
     with pytest.raises(RegistryError, match="call get_registry\\(\\) in the worker"):
         pickle.dumps(Registry())
+
+
+@pytest.mark.parametrize(("call", "expected"), [
+    (lambda r: r.add_step("shout", ShoutText),
+     "plugin 'mine': register.add_step(cls, name=None): cls must be a subclass of Step or 'module:Class', got "
+     "'shout'; did you swap them? Call register.add_step(ShoutText, 'shout')"),
+    (lambda r: r.add_llm(ShoutText), "register.add_llm(cls, name=None): cls must be a subclass of LLM"),
+    (lambda r: r.add_step(FakeBackend), "cls must be a subclass of Step or 'module:Class', got <class"),
+    (lambda r: r.add_step(ShoutText, name=3), "name must be a name like 'my_step' (letters, digits, _ . -), got 3"),
+    (lambda r: r.add_llm("not a path"), "cls must be a subclass of LLM or 'module:Class', got 'not a path'"),
+])
+def test_wrong_registration_arguments_are_one_line_errors_at_registration(call, expected: str) -> None:  # type: ignore[no-untyped-def]
+    registry = Registry()
+    with pytest.raises(RegistryError) as info:
+        call(Registrar(registry, "mine"))
+    assert expected in str(info.value) and "\n" not in str(info.value)
+    assert registry.steps == {} and registry.llms == {}

@@ -110,3 +110,10 @@ def test_columns() -> None:
     task = ChatGeneration(llm=FakeLLM())
     assert task.inputs == ["messages"]
     assert task.columns_after({"messages"}) == {"messages", "generation", "model_name", "synthgen_metadata"}
+
+
+def test_every_builtin_task_is_exported_where_the_architecture_says() -> None:
+    from synthgen.tasks import ChatGeneration, EvolInstruct, SelfInstruct, TextGeneration, UltraFeedback
+
+    assert [t.__name__ for t in (ChatGeneration, EvolInstruct, SelfInstruct, TextGeneration, UltraFeedback)] == [
+        "ChatGeneration", "EvolInstruct", "SelfInstruct", "TextGeneration", "UltraFeedback"]

@@ -55,3 +55,27 @@ def test_a_templated_task_pickles_and_renders_after(tmp_path) -> None:  # type: 
     task.format_input({"page": "x"})
     again = pickle.loads(pickle.dumps(task))
     assert again.format_input({"page": "y"}) == [{"role": "user", "content": "Q: y"}]
+
+
+def test_a_task_with_a_template_pickles_before_and_after_rendering() -> None:
+    import pickle
+
+    task = TextGeneration(name="t", llm=FakeLLM(), template="Q: {{ instruction }}")
+    copy = pickle.loads(pickle.dumps(task))  # what a spawned worker receives
+    copy.load()
+    assert copy.format_input({"instruction": "why?"}) == [{"role": "user", "content": "Q: why?"}]
+    copy.unload()
+    task.format_input({"instruction": "x"})  # rendered once in this process (a notebook, a test)
+    assert pickle.loads(pickle.dumps(task)).template == "Q: {{ instruction }}"
+
+
+def test_a_template_task_runs_in_a_pipeline_with_spawned_workers(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from synthgen import Pipeline
+    from synthgen.steps import LoadDataFromDicts
+
+    with Pipeline(name="templated", cache_dir=str(tmp_path)) as pipeline:
+        load = LoadDataFromDicts(data=[{"instruction": "a"}, {"instruction": "b"}])
+        load >> TextGeneration(name="gen", llm=FakeLLM(), template="Say: {{ instruction }}")
+    rows = pipeline.run(use_cache=False)["default"]["train"].to_list()
+    assert [r["generation"] is not None for r in rows] == [True, True]
+    assert [r["synthgen_metadata"]["raw_input_gen"][-1]["content"] for r in rows] == ["Say: a", "Say: b"]

@@ -13,6 +13,7 @@ import importlib
 import importlib.util
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from synthgen.config import failures
 
@@ -30,7 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cache_parser(sub)
     _add_batch_parser(sub)
     _add_view_parser(sub)
+    _add_testing_parser(sub)
     return parser
+
+
+def _add_testing_parser(sub: argparse._SubParsersAction) -> None:
+    from synthgen.cli import testing_commands
+
+    testing_commands.add_parser(sub)
 
 
 def _add_pipeline_parser(sub: argparse._SubParsersAction) -> None:
@@ -68,6 +76,7 @@ def _add_cache_parser(sub: argparse._SubParsersAction) -> None:
             action.add_argument("target", help="a pipeline.yaml, pipeline name or step")
         if name == "clear":
             action.add_argument("name", nargs="?", default=None, help="pipeline name (default: everything)")
+            action.add_argument("--yes", action="store_true", help="clear everything without asking")
         action.add_argument("--cache-dir", default=None, help="cache root (default: $SYNTHGEN_CACHE_DIR)")
         action.set_defaults(handler=_cache)
 
@@ -137,11 +146,30 @@ def _cache(args: argparse.Namespace) -> int:
     if args.action == "explain":
         out = cache_commands.explain(args.target, args.cache_dir)
     elif args.action == "clear":
+        if args.name is None and not args.yes and not _confirm_clear_all(cache_commands, args.cache_dir):
+            print("nothing deleted")
+            return 1
         out = cache_commands.clear(args.name, args.cache_dir)
     else:
         out = getattr(cache_commands, args.action)(args.cache_dir)
     print(out)
     return 0
+
+
+def _confirm_clear_all(cache_commands: Any, cache_dir: str | None) -> bool:
+    """Ask before deleting every paid answer; without a terminal to ask on, refuse (``--yes`` confirms).
+
+    Raises:
+        UsageError: stdin is not a terminal and ``--yes`` was not given.
+    """
+    from synthgen.errors import UsageError
+
+    what = cache_commands.clear_all_summary(cache_dir)
+    if not (sys.stdin and sys.stdin.isatty()):
+        raise UsageError(f"synthgen cache clear with no name deletes {what}: pass --yes to confirm, "
+                         "or name one pipeline")
+    answer = input(f"This deletes {what}. Delete everything? [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,11 +7,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from synthgen.errors import ConfigError
 from synthgen.pipeline import Pipeline
-from synthgen.yaml_io import load_yaml
+from synthgen.yaml_io import load_yaml_file
 
 
 def load_spec(path: str | Path) -> dict[str, Any]:
@@ -23,10 +21,7 @@ def load_spec(path: str | Path) -> dict[str, Any]:
     file = Path(path)
     if not file.is_file():
         raise ConfigError(f"pipeline config '{file}' does not exist: pass the path of a pipeline.yaml to --config")
-    try:
-        data = load_yaml(file.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"pipeline config '{file}' is not valid YAML: {str(exc).splitlines()[0]}") from None
+    data = load_yaml_file(file)
     body = data.get("pipeline", data) if isinstance(data, dict) else None
     if not isinstance(body, dict) or "steps" not in body:
         raise ConfigError(f"pipeline config '{file}' has no `steps:`; expected a pipeline.yaml written by synthgen")

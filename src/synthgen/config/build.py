@@ -102,23 +102,46 @@ def build_llm(params: Mapping[str, Any], owner: str) -> Any:
 
 
 def resolve_class(kind: str, params: Mapping[str, Any]) -> type:
-    """The class registered as ``params["type"]``, else the one at ``params["class"]``.
+    """The class registered as ``params["type"]``; for a class no plugin registers (a step defined in a
+    script), the one at ``params["class"]`` when that class still names itself ``type``.
 
-    The registered name comes first so that configs survive refactors; the recorded import path is
-    the fallback for classes that were never registered (a step defined in a script).
+    Configs survive refactors because the registered name decides. Any other unknown ``type:`` (a typo,
+    a renamed or disabled plugin step: its class now has another name, is registered, or lives in a
+    plugin package) is an error: running the recorded class by its import path would
+    silently run something else.
 
     Raises:
-        RegistryError: the name is unknown and no importable ``class`` was given.
+        RegistryError: the name is unknown (with a "did you mean") and is not an unregistered class's own name.
     """
     name = str(params["type"])
+    registry = _registry()
     try:
-        registry = _registry()
-        return registry.get_step(name) if kind == "step" else registry.get_llm(name)
-    except (RegistryError, ImportError) as exc:
+        return registry.get_step(name) if kind == "step" else registry.get_llm(name)  # type: ignore[no-any-return]
+    except RegistryError:
         cls = _import_class(params.get("class"))
-        if cls is None:
-            raise exc if isinstance(exc, RegistryError) else RegistryError(f"unknown {kind} type '{name}'") from None
+        if cls is None or _own_name(cls) != name or _is_registered(registry, kind, cls) or _from_a_plugin(cls):
+            raise
         return cls
+
+
+def _own_name(cls: type) -> str | None:
+    registered_name = getattr(cls, "registered_name", None)
+    return registered_name() if callable(registered_name) else None
+
+
+def _from_a_plugin(cls: type) -> bool:
+    """Whether ``cls`` lives in a package that ships a synthgen plugin (which registers its classes,
+    unless disabled): such a class is only ever run by its registered name."""
+    from importlib import metadata
+
+    packages = {ep.value.split(":")[0].split(".")[0] for ep in metadata.entry_points(group="synthgen")}
+    return cls.__module__.split(".")[0] in packages
+
+
+def _is_registered(registry: Any, kind: str, cls: type) -> bool:
+    entries = registry.steps if kind == "step" else registry.llms
+    path = f"{cls.__module__}:{cls.__qualname__}"
+    return any(entry.path == path for entry in entries.values())
 
 
 def iter_connections(connections: Any, steps: Mapping[str, Any]) -> list[tuple[str, str]]:

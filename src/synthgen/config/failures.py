@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from synthgen.errors import OfflineBatchGenerationNotFinished, RowsFailed, SynthgenError
+from synthgen.errors import OfflineBatchGenerationNotFinished, RowsFailed, SynthgenError, UsageError
 
 DEBUG_ENV = "SYNTHGEN_DEBUG"
 
@@ -23,11 +23,13 @@ def debug_enabled() -> bool:
 
 def exit_code(exc: BaseException) -> int:
     """3 for pending offline batch jobs (rerun to collect), 4 for too many failed rows (the dataset is
-    written), 130 for Ctrl+C, 1 for other errors."""
+    written), 2 for a wrong command line, 130 for Ctrl+C, 1 for other errors."""
     if isinstance(exc, OfflineBatchGenerationNotFinished):
         return EXIT_PENDING
     if isinstance(exc, RowsFailed):
         return EXIT_ROWS_FAILED
+    if isinstance(exc, UsageError):
+        return EXIT_USAGE
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_INTERRUPTED
     return EXIT_ERROR

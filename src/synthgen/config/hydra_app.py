@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, cast
 
+import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -21,6 +22,7 @@ from synthgen.config.paths import conf_dir, data_file
 from synthgen.config.resources import apply_resources
 from synthgen.config.schema import register_configs
 from synthgen.errors import ConfigError
+from synthgen.yaml_io import yaml_error_where, yaml_problem
 
 
 def register() -> None:
@@ -118,17 +120,57 @@ def run_config(cfg: DictConfig, out_dir: Path) -> int:
     return report.exit_code
 
 
+def job_log_file(hydra_cfg: Any) -> Path:
+    """The log file Hydra opened for this job (``<output dir>/<job name>.log`` by default)."""
+    handler = OmegaConf.select(hydra_cfg, "job_logging.handlers.file.filename")
+    return Path(handler) if handler else Path(hydra_cfg.runtime.output_dir) / f"{hydra_cfg.job.name}.log"
+
+
 def _task(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
+    from synthgen.logging import log_to_file
+
+    hydra_cfg = HydraConfig.get()
     try:
-        code = run_config(cfg, Path(HydraConfig.get().runtime.output_dir))
+        # synthgen logs through loguru, which Hydra's logging handlers never see: copy them to its file.
+        with log_to_file(job_log_file(hydra_cfg)):
+            code = run_config(cfg, Path(hydra_cfg.runtime.output_dir))
     except (Exception, KeyboardInterrupt) as exc:
         if not failures.handled(exc):
             raise
         raise SystemExit(failures.report(exc)) from None
     if code:
         raise SystemExit(code)
+
+
+def check_command_line(argv: Sequence[str]) -> None:
+    """Compose the config of ``argv`` once (a sweep's first values), so that a bad override is one line.
+
+    Raises:
+        UsageError: an override cannot be parsed, names an unknown option or key, or has a bad value.
+        ConfigError: a config file is not valid YAML (the message starts ``file:line:column:``).
+    """
+    from hydra.errors import HydraException
+
+    from synthgen.config.hydra_errors import checkable_overrides, usage_error
+
+    for overrides in checkable_overrides(argv) or []:
+        try:
+            compose(overrides)
+        except HydraException as exc:
+            raise usage_error(exc, _composer_without(overrides)) from None
+        except yaml.YAMLError as exc:  # a config file of conf/, a plugin's or the search path's
+            mark = getattr(exc, "problem_mark", None)
+            where = yaml_error_where(mark.name if mark is not None else "a config file", exc)
+            raise ConfigError(f"{where}: invalid YAML: {yaml_problem(exc)}") from None
+
+
+def _composer_without(overrides: list[str]) -> Callable[[str], DictConfig]:
+    def without(full_key: str) -> DictConfig:
+        return compose([o for o in overrides if o.lstrip("+~").split("=")[0] != full_key])
+
+    return without
 
 
 def hydra_main(argv: Sequence[str], prog: str = "synthgen") -> None:
@@ -138,6 +180,11 @@ def hydra_main(argv: Sequence[str], prog: str = "synthgen") -> None:
     register()
     if failures.debug_enabled():
         os.environ.setdefault("HYDRA_FULL_ERROR", "1")
+    else:
+        try:
+            check_command_line(argv)
+        except ConfigError as exc:
+            raise SystemExit(failures.report(exc)) from None
     sys.argv = [prog, *argv, *searchpath_override(argv)]
     app = hydra.main(config_path=str(conf_dir()), config_name="config", version_base=None)(_task)
     app()

@@ -12,26 +12,29 @@ from typing import Any
 
 import yaml
 
-from synthgen.errors import ConfigError, did_you_mean
+from synthgen.errors import UsageError, did_you_mean
+from synthgen.yaml_io import yaml_problem
 
 
 def parse_param(text: str) -> tuple[list[str], Any]:
     """Split ``"a.b.c=value"`` into ``(["a", "b", "c"], parsed value)``.
 
     Raises:
-        ConfigError: no ``=``, an empty key segment or a value that is not valid YAML.
+        UsageError: no ``=``, an empty key segment or a value that is not valid YAML.
     """
     key, sep, raw = text.partition("=")
     path = key.strip().split(".")
     if not sep or len(path) < 2 or not all(path):
-        raise ConfigError(
+        raise UsageError(
             f"bad --param '{text}': expected <step>.<key>[.<key>...]=<value>, "
-            f"e.g. --param gen.llm.generation_kwargs.temperature=0.9"
+            f"e.g. --param generate.llm.generation_kwargs.temperature=0.9"
         )
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError as exc:
-        raise ConfigError(f"bad --param '{text}': the value is not valid YAML ({exc.__class__.__name__})") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at column {len(key) + 2 + mark.column}" if mark is not None and mark.line == 0 else ""
+        raise UsageError(f"bad --param '{text}': the value is not valid YAML{where}: {yaml_problem(exc)}") from None
     return path, value
 
 
@@ -46,7 +49,7 @@ def apply_params(spec: Mapping[str, Any], params: Iterable[str]) -> dict[str, An
         The updated copy; the input is not modified.
 
     Raises:
-        ConfigError: a malformed override, an unknown step, or a path through a non-mapping value.
+        UsageError: a malformed override, an unknown step, or a path through a non-mapping value.
     """
     out = copy.deepcopy(dict(spec))
     body = out["pipeline"] if isinstance(out.get("pipeline"), dict) else out
@@ -54,7 +57,7 @@ def apply_params(spec: Mapping[str, Any], params: Iterable[str]) -> dict[str, An
     for text in params:
         path, value = parse_param(text)
         if path[0] not in steps:
-            raise ConfigError(
+            raise UsageError(
                 f"--param '{text}' names unknown step '{path[0]}'{did_you_mean(path[0], steps)} "
                 f"Steps: {', '.join(steps)}"
             )
@@ -70,6 +73,6 @@ def _set_path(root: dict[str, Any], path: list[str], value: Any, text: str) -> N
             child = node[part] = {}
         if not isinstance(child, dict):
             where = ".".join(path[: i + 1])
-            raise ConfigError(f"--param '{text}': '{where}' is {child!r}, not a mapping, so it has no key '{path[i + 1]}'")
+            raise UsageError(f"--param '{text}': '{where}' is {child!r}, not a mapping, so it has no key '{path[i + 1]}'")
         node = child
     node[path[-1]] = value

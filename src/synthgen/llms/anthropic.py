@@ -1,4 +1,9 @@
-"""``AnthropicLLM``: Claude models through the Messages API."""
+"""``AnthropicLLM``: Claude models through the Messages API.
+
+Messages go over synthgen's own JSON client (:mod:`synthgen.llms.http`), with a body built here from the
+request, so an ``anthropic`` SDK release that changes ``messages.create``'s signature cannot break
+generation. The SDK is used only for message batches (see :mod:`synthgen.llms.anthropic_batch`).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,14 @@ import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from synthgen.llms.api import APILLM, REQUEST_KEY_HEADER
-from synthgen.llms.params import anthropic_params
+from synthgen.llms.params import ANTHROPIC_ACCEPTED, anthropic_params
 from synthgen.llms.requests import Request, Result
 
 if TYPE_CHECKING:
     from synthgen.llms.offline import BatchAPI
 
 _TOOL = "structured_output"
+API_VERSION = "2023-06-01"  # the Messages API version every SDK release so far sends
 
 
 class AnthropicLLM(APILLM):
@@ -37,27 +43,48 @@ class AnthropicLLM(APILLM):
     def supports_structured_output(self) -> bool:
         return True
 
-    def _make_client(self, key: str) -> Any:
-        from anthropic import AsyncAnthropic
+    def accepted_generation_kwargs(self) -> frozenset[str]:
+        return ANTHROPIC_ACCEPTED
 
-        return AsyncAnthropic(api_key=key, base_url=self.resolved_base_url, timeout=self.timeout, max_retries=0)
+    def _make_client(self, key: str) -> Any:
+        from synthgen.llms.http import JSONClient
+
+        return JSONClient(self.resolved_base_url, anthropic_headers(key), self.timeout)
 
     async def _send(self, request: Request) -> Result:
-        # The raw response: plain JSON is all we keep, so the SDK's pydantic models are skipped.
-        response = await self._client.messages.with_raw_response.create(
-            **message_params(self.model, request), extra_headers={REQUEST_KEY_HEADER: request.key})
-        return message_result(json.loads(await response.read()))
+        data = await self._client.post("/v1/messages", message_params(self.model, request),
+                                       headers={REQUEST_KEY_HEADER: request.key})
+        return message_result(data)
 
     def _batch_api(self) -> BatchAPI:
         from synthgen.llms.anthropic_batch import AnthropicBatchAPI
 
-        return AnthropicBatchAPI(self.model, self._client, self.offline_batch_max_requests, self.offline_batch_max_bytes)
+        return AnthropicBatchAPI(self.model, self._sdk_client(), self.offline_batch_max_requests,
+                                 self.offline_batch_max_bytes)
+
+    async def _open_sdk(self, key: str) -> Any:
+        from anthropic import AsyncAnthropic
+
+        # Our engine owns retries (with Retry-After and a circuit breaker): the SDK must not retry too.
+        return AsyncAnthropic(api_key=key, base_url=self.resolved_base_url, timeout=self.timeout, max_retries=0)
+
+
+def anthropic_headers(key: str) -> dict[str, str]:
+    """The key and the API version, as the SDK sends them."""
+    from synthgen import __version__
+
+    return {"x-api-key": key, "anthropic-version": API_VERSION, "User-Agent": f"synthgen/{__version__}"}
 
 
 def message_params(model: str, request: Request) -> dict[str, Any]:
-    """The Messages API parameters of a request, the same online and in a message batch."""
-    system, messages = split_system(request.input)
+    """The Messages API body of a request, the same online and in a message batch.
+
+    ``generation_kwargs`` map to ``max_tokens``, ``temperature``, ``top_p``, ``top_k``, ``stop_sequences``
+    and ``system``; structured output is a tool the model is forced to call.
+    """
+    chat_system, messages = split_system(request.input)
     params: dict[str, Any] = {"model": model, "messages": messages, **anthropic_params(request.params)}
+    system = "\n".join(s for s in (request.params.get("system"), chat_system) if s)
     if system:
         params["system"] = system
     if request.schema is not None:

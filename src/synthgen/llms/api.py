@@ -80,6 +80,7 @@ class APILLM(LLM):
 
     _engine: RequestEngine | None = PrivateAttr(default=None)
     _client: Any = PrivateAttr(default=None)
+    _sdk: Any = PrivateAttr(default=None)
 
     @property
     def model_name(self) -> str:
@@ -89,6 +90,11 @@ class APILLM(LLM):
     def resolved_base_url(self) -> str:
         """``base_url``, else the provider SDK's environment variable, else the provider's own server."""
         return self.base_url or os.environ.get(self.base_url_env) or self.default_base_url
+
+    def dump(self) -> dict[str, Any]:
+        """As :meth:`LLM.dump`, with the server really called: rerunning pipeline.yaml elsewhere must not
+        depend on an ``OPENAI_BASE_URL`` that happened to be set (the fingerprint keeps only the host)."""
+        return {**super().dump(), "base_url": self.resolved_base_url}
 
     def cache_identity(self) -> dict[str, Any]:
         return {"backend": self.type_name, "host": urlparse(self.resolved_base_url).hostname, "model": self.model}
@@ -128,15 +134,11 @@ class APILLM(LLM):
         engine, self._engine = self._engine, None
         if engine is None:
             return
-        client, self._client = self._client, None
-        if client is not None:
-            _close_with(engine, client)
+        for client in (self._client, self._sdk):
+            if client is not None:
+                _close_with(engine, client)
+        self._client = self._sdk = None
         engine.stop()
-
-    def _close_on_loop(self, client: Any) -> None:
-        """Close a client created on the engine loop (while the engine still runs)."""
-        if self._engine is not None:
-            _close_with(self._engine, client)
 
     def preflight(self) -> None:
         """A missing API key is found before the first batch of the run, not in a worker.
@@ -196,6 +198,16 @@ class APILLM(LLM):
     def _batch_api(self) -> BatchAPI:
         raise LLMError(f"the {self.type_name} backend has no offline batch API: set use_offline_batch_generation=False")
 
+    def _sdk_client(self) -> Any:
+        """The provider SDK's client, opened on first use: batch files and jobs are few requests, so the
+        SDK's convenience wins there (generation itself goes over :mod:`synthgen.llms.http`)."""
+        if self._sdk is None:
+            self._sdk = self._on_loop(self._open_sdk(self._resolve_key()))
+        return self._sdk
+
+    async def _open_sdk(self, key: str) -> Any:
+        raise NotImplementedError
+
     def offline_batch_jobs_status(self, jobs_ids: list[str]) -> dict[str, str]:
         """Each job's state (``"in_progress, 3/10 done"``); the LLM must be loaded."""
         api = self._batch_api()
@@ -232,6 +244,7 @@ class APILLM(LLM):
         if self.use_offline_batch_generation:
             raise LLMError(f"{self.type_name} LLM '{self.model}' uses offline batch generation: call generate(), "
                            "which submits and collects batch jobs, instead of agenerate()")
+        self.check_generation_kwargs(generation_kwargs)
         params = {**self.generation_kwargs, **generation_kwargs}
         schema = schema_of(structured_output)
         requests = [make_request(self.cache_identity(), input, params, schema, i) for i in range(num_generations)]

@@ -12,9 +12,9 @@ import importlib.util
 import threading
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from synthgen.errors import MissingDependencyError
+from synthgen.errors import ConfigError, MissingDependencyError, did_you_mean
 from synthgen.llms.requests import (
     ChatType,
     GenerateOutput,
@@ -70,6 +70,30 @@ class LLM(BaseModel):
 
     def model_post_init(self, __context: Any) -> None:
         self._check_dependency()
+
+    def accepted_generation_kwargs(self) -> frozenset[str] | None:
+        """The ``generation_kwargs`` names this backend understands (``None``: any, unchecked)."""
+        return None
+
+    @model_validator(mode="after")
+    def _known_generation_kwargs(self) -> LLM:
+        # After validation, on construction and on assignment (runtime parameters) alike.
+        self.check_generation_kwargs(self.generation_kwargs)
+        return self
+
+    def check_generation_kwargs(self, kwargs: dict[str, Any]) -> None:
+        """Reject a name this backend does not accept: a typo would otherwise be sent, or dropped, silently.
+
+        Raises:
+            ConfigError: an unknown name, with a "did you mean" and the accepted names.
+        """
+        accepted = self.accepted_generation_kwargs()
+        unknown = sorted(set(kwargs) - accepted) if accepted is not None else []
+        if unknown:
+            raise ConfigError(
+                f"{self.type_name} LLM: unknown generation parameter '{unknown[0]}'"
+                f"{did_you_mean(unknown[0], accepted or ())} Accepted: {', '.join(sorted(accepted or ()))}"
+            )
 
     def _check_dependency(self) -> None:
         # find_spec checks presence without importing the (heavy) package.
@@ -203,6 +227,7 @@ class LLM(BaseModel):
             LLMError: the backend is unusable (circuit breaker open).
             BudgetExceeded: ``max_tokens_budget`` was reached.
         """
+        self.check_generation_kwargs(generation_kwargs)
         params = {**self.generation_kwargs, **generation_kwargs}
         schema = schema_of(structured_output)
         identity = self.cache_identity()

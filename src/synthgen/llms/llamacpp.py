@@ -16,7 +16,7 @@ from pydantic import Field, PrivateAttr
 
 from synthgen.llms.base import LLM
 from synthgen.llms.embedded import DEFAULT_EMBEDDED, EMBEDDED_MODELS, embedded_model
-from synthgen.llms.params import DEFAULT_MAX_NEW_TOKENS, stop_list
+from synthgen.llms.params import DEFAULT_MAX_NEW_TOKENS, PORTABLE, stop_list
 from synthgen.llms.prompts import STOP_SEQUENCES, completion_prompt
 from synthgen.llms.requests import RawPrompt, Request, Result
 
@@ -63,6 +63,9 @@ class LlamaCppLLM(LLM):
     @property
     def supports_structured_output(self) -> bool:
         return True
+
+    def accepted_generation_kwargs(self) -> frozenset[str]:
+        return PORTABLE
 
     @property
     def supports_raw_prompt(self) -> bool:

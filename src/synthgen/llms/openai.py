@@ -11,7 +11,7 @@ from pydantic import PrivateAttr
 
 from synthgen.llms.api import APILLM, REQUEST_KEY_HEADER
 from synthgen.llms.http import APIStatusError
-from synthgen.llms.params import openai_params
+from synthgen.llms.params import COMPATIBLE_EXTRA, OPENAI_ACCEPTED, openai_params
 from synthgen.llms.requests import RawPrompt, Request, Result
 
 if TYPE_CHECKING:
@@ -45,7 +45,6 @@ class OpenAILLM(APILLM):
 
     structured_output: Literal["auto", "json_schema", "json_object", "none"] = "auto"
 
-    _sdk: Any = PrivateAttr(default=None)
     _refused: list[str] = PrivateAttr(default_factory=list)
 
     @property
@@ -66,6 +65,10 @@ class OpenAILLM(APILLM):
         # OpenAI's own API serves /completions for legacy models only; OpenAI-compatible servers (vLLM,
         # llama.cpp, TGI, SGLang, Ollama) serve it for every model.
         return self.cache_identity()["host"] != "api.openai.com"
+
+    def accepted_generation_kwargs(self) -> frozenset[str]:
+        # OpenAI-compatible servers add sampling parameters of their own; `extra_body` passes any other.
+        return OPENAI_ACCEPTED | (frozenset() if self.supports_structured_output else COMPATIBLE_EXTRA)
 
     def _make_client(self, key: str) -> Any:
         # Chat completions go through the lean client (see synthgen.llms.http for why not the SDK).
@@ -106,21 +109,14 @@ class OpenAILLM(APILLM):
     def _batch_api(self) -> BatchAPI:
         from synthgen.llms.openai_batch import OpenAIBatchAPI
 
-        if self._sdk is None:  # files and batch jobs are few requests: the SDK's convenience wins there
-            self._sdk = self._on_loop(self._open_sdk(self._resolve_key()))
-        return OpenAIBatchAPI(self.model, self._sdk, self.offline_batch_max_requests, self.offline_batch_max_bytes)
+        return OpenAIBatchAPI(self.model, self._sdk_client(), self.offline_batch_max_requests,
+                              self.offline_batch_max_bytes)
 
     async def _open_sdk(self, key: str) -> Any:
         from openai import AsyncOpenAI
 
         # Our engine owns retries (with Retry-After and a circuit breaker): the SDK must not retry too.
         return AsyncOpenAI(api_key=key, base_url=self.resolved_base_url, timeout=self.timeout, max_retries=0)
-
-    def unload(self) -> None:
-        sdk, self._sdk = self._sdk, None
-        if sdk is not None and self._engine is not None:
-            self._close_on_loop(sdk)
-        super().unload()
 
 
 def chat_kwargs(model: str, request: Request, response_format: str = "json_schema") -> dict[str, Any]:

@@ -41,6 +41,9 @@ class vLLM(LLM):  # noqa: N801 - the project's name for it
     def supports_structured_output(self) -> bool:
         return True
 
+    def accepted_generation_kwargs(self) -> frozenset[str]:
+        return frozenset({*_SAMPLING, "max_new_tokens"})
+
     @property
     def supports_raw_prompt(self) -> bool:
         return True  # a string is generated from as it is, without the chat template

@@ -8,6 +8,7 @@ name is looked up, which keeps ``synthgen plugins`` and start-up free of heavy i
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -66,6 +67,36 @@ def default_name(target: type | str) -> str:
     return registered() if callable(registered) else snake_case(target.__name__)
 
 
+_NAME = re.compile(r"[A-Za-z_][\w.-]*")
+_PATH = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
+
+
+def check_arguments(kind: Kind, cls: Any, name: Any, plugin: str) -> None:
+    """Reject a wrong ``add_step``/``add_llm`` call at registration, in one line (naming a swap of the
+    two arguments), rather than as a raw TypeError when ``synthgen plugins`` lists it later.
+
+    Raises:
+        RegistryError: ``cls`` is neither a class of this kind nor ``"module:Class"``, or ``name`` is not a name.
+    """
+    call = f"plugin '{plugin}': register.add_{kind}(cls, name=None)"
+    bases = _bases_of(kind)
+    if not (_PATH.fullmatch(cls) if isinstance(cls, str) else isinstance(cls, type) and issubclass(cls, bases)):
+        swap = f"; did you swap them? Call register.add_{kind}({name.__name__}, {cls!r})" if isinstance(name, type) else ""
+        raise RegistryError(f"{call}: cls must be a subclass of {bases[0].__name__} or 'module:Class', got {cls!r}{swap}")
+    if name is not None and not (isinstance(name, str) and _NAME.fullmatch(name)):
+        raise RegistryError(f"{call}: name must be a name like 'my_{kind}' (letters, digits, _ . -), got {name!r}")
+
+
+def _bases_of(kind: Kind) -> tuple[type, ...]:
+    if kind == "llm":
+        from synthgen.llms.base import LLM
+
+        return (LLM,)
+    from synthgen.steps.base import GeneratorStep, Step
+
+    return (Step, GeneratorStep)
+
+
 class Registry:
     """Registered steps and LLM backends of this process, with who registered each."""
 
@@ -83,12 +114,14 @@ class Registry:
             plugin: the owner recorded for ``synthgen plugins`` and error messages.
 
         Raises:
-            RegistryError: the name is already registered.
+            RegistryError: the name is already registered, or an argument is not what is expected.
         """
+        check_arguments("step", cls, name, plugin)
         self._add(Entry("step", name or default_name(cls), cls, plugin))
 
     def add_llm(self, cls: type | str, name: str | None = None, *, plugin: str = DIRECT) -> None:
         """Register an LLM backend class; arguments as :meth:`add_step`."""
+        check_arguments("llm", cls, name, plugin)
         self._add(Entry("llm", name or default_name(cls), cls, plugin))
 
     def add_config_path(self, path: str, *, plugin: str = DIRECT) -> None:

@@ -20,7 +20,7 @@ from synthgen.paths import inside
 from synthgen.runner.journal import run_lock
 from synthgen.steps.base import output_relevant
 from synthgen.store import SHARED_DIRS, Store
-from synthgen.yaml_io import load_yaml
+from synthgen.yaml_io import load_yaml_file
 
 if TYPE_CHECKING:
     from synthgen.pipeline import Pipeline
@@ -95,7 +95,7 @@ def find_pipeline_dir(target: str, root: Path) -> Path:
     """
     path = Path(target).expanduser()
     if path.is_file() and path.suffix in (".yaml", ".yml"):
-        spec = load_yaml(path.read_text()) or {}
+        spec = load_yaml_file(path) or {}
         name, sig = spec.get("pipeline", {}).get("name"), spec.get("aggregated_steps_signature")
         if path.parent.parent.name == name:
             return path.parent
@@ -110,7 +110,13 @@ def find_pipeline_dir(target: str, root: Path) -> Path:
 
 
 def step_status(pipeline: Pipeline, cache_dir: str | Path | None = None) -> dict[str, str]:
-    """What a run of ``pipeline`` would reuse, per step (``synthgen pipeline info``)."""
+    """What a run of ``pipeline`` would reuse, per step (``synthgen pipeline info``).
+
+    A run answers a batch from the cache when a run before computed it with the same step fingerprint
+    on the same input rows. So a step counts as cached when one recorded run (the last saved records, or
+    any finished run in ``runs/``, e.g. an earlier sweep job) had its fingerprint and those of all its
+    upstream steps; not only when the last run did.
+    """
     from synthgen.runner.journal import Journal
 
     root = resolve_cache_root(cache_dir).local
@@ -124,29 +130,54 @@ def step_status(pipeline: Pipeline, cache_dir: str | Path | None = None) -> dict
     if journal.finished_with(pipeline.aggregated_steps_signature) and not journal.failed_rows():
         return dict.fromkeys(pipeline.steps, "cached: the finished run is returned as it is")
     graph = pipeline.graph()
-    status: dict[str, str] = {}
-    changed: set[str] = set()
-    for name in plan.topological_order(graph):
-        status[name] = _one_status(_json(pdir / "batch_manager_steps" / f"{name}.json"), graph.nodes[name],
-                                   any(p in changed for p in graph.predecessors(name)))
-        if not status[name].startswith("cached"):
-            changed.add(name)
-    return status
+    runs = _recorded_fingerprints(pdir, list(graph.nodes))
+    return {name: _one_status(_json(pdir / "batch_manager_steps" / f"{name}.json"), graph, name, runs)
+            for name in plan.topological_order(graph)}
 
 
-def _one_status(record: dict[str, Any], node: plan.Node, upstream_changed: bool) -> str:
-    rows = sum(n for _, n in record.get("outputs", []))
+def _recorded_fingerprints(pdir: Path, names: list[str]) -> list[dict[str, str]]:
+    """Per recorded run, each step's fingerprint: the saved records first, then the runs of every
+    parameterization of the pipeline (each has its folder beside this one), newest first."""
+    saved = {n: _json(pdir / "batch_manager_steps" / f"{n}.json").get("fingerprint", "") for n in names}
+    history = sorted(pdir.parent.glob("*/runs/*.json"), key=lambda f: f.name, reverse=True)
+    runs = [{n: s.get("fingerprint", "") for n, s in _json(f).get("steps", {}).items()} for f in history]
+    return [saved, *runs]
+
+
+def _one_status(record: dict[str, Any], graph: plan.Graph, name: str, runs: list[dict[str, str]]) -> str:
+    node = graph.nodes[name]
+    lineage = [name, *_ancestors(graph, name)]
+    current = {n: graph.nodes[n].fingerprint for n in lineage}
+    if any(all(run.get(n) == fp for n, fp in current.items()) for run in runs):
+        if record.get("fingerprint") != node.fingerprint:
+            return "cached: computed by an earlier run with these parameters"
+        return _cached_rows(record)
     if not record.get("outputs"):
         return "not cached: runs"
-    if record.get("fingerprint") != node.fingerprint:
+    if not any(run.get(name) == node.fingerprint for run in runs):
         return "changed (parameters or version): reruns"
-    if upstream_changed:
-        return f"upstream changed: reruns the batches whose input rows differ ({rows:,} rows cached)"
+    rows = sum(n for _, n in record["outputs"]) if record.get("fingerprint") == node.fingerprint else 0
+    return f"upstream changed: reruns the batches whose input rows differ ({rows:,} rows cached)"
+
+
+def _cached_rows(record: dict[str, Any]) -> str:
+    rows = sum(n for _, n in record.get("outputs", []))
     failed = record.get("summary", {}).get("failed", 0)
-    if failed:
+    if failed:  # issue 13's failed rows: a rerun retries the batches holding them
         return (f"cached: {rows:,} rows, {failed:,} of them failed: the next run retries the batches holding them "
                 "(retry_failed=false keeps them)")
     return f"cached: {rows:,} rows"
+
+
+def _ancestors(graph: plan.Graph, name: str) -> set[str]:
+    found: set[str] = set()
+    todo = graph.predecessors(name)
+    while todo:
+        current = todo.pop()
+        if current not in found:
+            found.add(current)
+            todo.extend(graph.predecessors(current))
+    return found
 
 
 def explain(target: str, cache_dir: str | Path | None = None) -> str:
@@ -269,6 +300,19 @@ def _collect(root: Path, live: set[str]) -> str:
             removed += 1
     del store
     return f"removed {removed} unreferenced objects ({_human(freed)}); LLM responses in requests/ are kept"
+
+
+def clear_all_summary(cache_dir: str | Path | None = None) -> str:
+    """What ``synthgen cache clear`` with no name would delete, paid work first (for its confirmation).
+
+    Raises:
+        CacheError: there is no cache there.
+    """
+    root = cache_root(cache_dir)
+    answers = [f for f in (root / "requests").rglob("*") if f.is_file()] if (root / "requests").is_dir() else []
+    pipelines = len(_pipeline_dirs(root))
+    return (f"{len(answers):,} paid LLM answers, {pipelines} pipeline folder(s) and every cached batch "
+            f"({_human(_size(root))} in {root})")
 
 
 def clear(name: str | None = None, cache_dir: str | Path | None = None) -> str:

@@ -50,14 +50,20 @@ def step(
             "__annotations__": {n: (p.annotation if p.annotation is not p.empty else Any) for n, p in params.items()},
             "_fn": staticmethod(fn),
             "version": version,
-            "inputs": property(lambda self: list(inputs or [])),
-            "outputs": property(lambda self: list(outputs or [])),
+            # A dict keeps each column's required flag (``{"context": False}``: optional).
+            "inputs": property(lambda self: _columns(inputs)),
+            "outputs": property(lambda self: _columns(outputs)),
             "process": _make_process(step_type, list(params)),
         }
         namespace.update({n: p.default for n, p in params.items() if p.default is not p.empty})
         return type(fn.__name__, (_BASES[step_type],), namespace)
 
     return decorator
+
+
+def _columns(spec: list[str] | dict[str, bool] | None) -> list[str] | dict[str, bool]:
+    """A copy of the decorator's columns, a dict staying a dict: it holds each column's required flag."""
+    return dict(spec) if isinstance(spec, dict) else list(spec or [])
 
 
 def _make_process(step_type: str, param_names: list[str]) -> Callable[..., Any]:

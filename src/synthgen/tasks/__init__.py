@@ -28,6 +28,9 @@ _EXPORTS = {
     "EvolInstructGenerator": "synthgen.tasks.evol_instruct_generator",
     "GenerateEmbeddings": "synthgen.tasks.embedding_generation",
     "task": "synthgen.tasks.decorator",
+    "UltraFeedback": "synthgen.tasks.ultrafeedback",
+    "SelfInstruct": "synthgen.tasks.self_instruct",
+    "EvolInstruct": "synthgen.tasks.evol_instruct",
 }
 
 __all__ = sorted(_EXPORTS)

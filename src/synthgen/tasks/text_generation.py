@@ -44,26 +44,37 @@ class TextGeneration(Task):
                 "e.g. template='{{ " + self.columns[0] + " }}\\n\\n{{ " + self.columns[1] + " }}'"
             )
         if self.template is not None:
-            try:
-                self._compiled = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(self.template)
-            except jinja2.TemplateSyntaxError as exc:
-                raise ConfigError(f"step '{self.name}': invalid Jinja2 template: {exc}") from None
+            self._compile(self.template)  # a syntax error is found at construction, not in a worker
+
+    def load(self) -> None:
+        super().load()
+        # Compiled here, not at construction: a compiled template cannot be pickled to a worker.
+        if self.template is not None:
+            self._compiled = self._compile(self.template)
+
+    def unload(self) -> None:
+        self._compiled = None
+        super().unload()
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # A compiled template holds generated code that cannot be pickled: a copy compiles its own.
+        state = super().__getstate__()
+        return {**state, "__pydantic_private__": {**(state.get("__pydantic_private__") or {}), "_compiled": None}}
+
+    def _compile(self, template: str) -> jinja2.Template:
+        try:
+            return jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(template)
+        except jinja2.TemplateSyntaxError as exc:
+            raise ConfigError(f"step '{self.name}': invalid Jinja2 template: {exc}") from None
 
     @property
     def inputs(self) -> list[str]:
         return list(self.columns)
 
-    def __getstate__(self) -> dict[Any, Any]:
-        # A compiled Jinja2 template does not pickle, and steps reach their replicas pickled: each
-        # replica compiles the template again.
-        state = super().__getstate__()
-        state["__pydantic_private__"] = {**(state.get("__pydantic_private__") or {}), "_compiled": None}
-        return state
-
     def format_input(self, row: dict[str, Any]) -> ChatType:
         if self.template is not None:
-            if self._compiled is None:
-                self._compiled = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(self.template)
+            if self._compiled is None:  # format_input called without load() (tests, notebooks)
+                self._compiled = self._compile(self.template)
             prompt = self._compiled.render(**{c: row.get(c) for c in self.columns})
         else:
             prompt = str(row[self.columns[0]])

@@ -102,3 +102,11 @@ def test_dataset_path_accepts_a_path_object(tmp_path: Path) -> None:
     step = LoadDataFromDisk(dataset_path=tmp_path / "ds")
     assert step.dataset_path == str(tmp_path / "ds")
     assert _read(step) == [(ROWS, True)]
+
+
+def test_the_planner_sees_the_saved_datasets_columns_without_keeping_it_open(tmp_path: Path) -> None:
+    _ds().save_to_disk(str(tmp_path / "ds"))
+    step = LoadDataFromDisk(name="load", dataset_path=str(tmp_path / "ds"))
+    assert step.columns_after(set()) == {"n"}
+    assert step._dataset is None, "the step still pickles light to its worker"
+    assert LoadDataFromDisk(name="load", dataset_path=str(tmp_path / "none")).columns_after(set()) is None

@@ -185,3 +185,36 @@ def test_csv_whose_types_change_after_the_first_block_names_the_file(tmp_path: P
     (tmp_path / "data.csv").write_text("\n".join(lines) + "\n")
     with pytest.raises(ConfigError, match="cannot read CSV file .*data.csv: .*Convert it to jsonl or parquet"):
         _read(LoadDataFromFileSystem(data_files=str(tmp_path / "data.csv"), batch_size=100_000))
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "json", "csv", "parquet"])
+def test_the_planner_sees_the_first_files_columns(tmp_path: Path, kind: str) -> None:
+    step = LoadDataFromFileSystem(name="load", data_files=str(_write(tmp_path / f"d.{kind}", kind)))
+    assert step.columns_after(set()) == {"n", "text"}
+
+
+def test_a_missing_file_leaves_the_columns_unknown_for_load_to_report(tmp_path: Path) -> None:
+    assert LoadDataFromFileSystem(name="load", data_files=str(tmp_path / "none.jsonl")).columns_after(set()) is None
+
+
+def test_a_file_without_the_column_a_task_needs_fails_in_the_planner_before_any_request(tmp_path: Path) -> None:
+    from synthgen import Pipeline
+    from synthgen.errors import PlanError
+    from synthgen.llms import OpenAILLM
+    from synthgen.tasks import TextGeneration
+    from synthgen.testing.servers.openai import OpenAITestServer
+
+    data = _write(tmp_path / "d.jsonl", "jsonl")
+    with OpenAITestServer() as server:
+        with Pipeline(name="missing-column", cache_dir=str(tmp_path / "cache")) as pipeline:
+            load = LoadDataFromFileSystem(name="load", data_files=str(data))
+            load >> TextGeneration(name="gen", llm=OpenAILLM(model="m", base_url=server.base_url, api_key="k"))
+        with pytest.raises(PlanError, match=r"step 'gen' needs input column\(s\) 'instruction'.*Available: n, text"):
+            pipeline.run()
+        assert server.counters.requests == 0
+
+
+def test_the_planner_sees_the_columns_after_output_mappings(tmp_path: Path) -> None:
+    step = LoadDataFromFileSystem(name="load", data_files=str(_write(tmp_path / "d.jsonl", "jsonl")),
+                                  output_mappings={"text": "instruction"})
+    assert step.columns_after(set()) == {"n", "instruction"}

@@ -30,6 +30,20 @@ def read_rows(fs: Any, path: str, filetype: str) -> Iterator[Row]:
     return _READERS[filetype](fs, path)
 
 
+def peek_columns(fs: Any, path: str, filetype: str) -> frozenset[str] | None:
+    """The columns of one file: the schema of a parquet file, else the keys of its first row
+    (``None`` for an empty file)."""
+    if filetype == "parquet":
+        from pyarrow import parquet
+
+        with fs.open(path, "rb") as handle:
+            return frozenset(parquet.ParquetFile(handle).schema_arrow.names)
+    rows = read_rows(fs, path, filetype)
+    first = next(rows, None)
+    getattr(rows, "close", lambda: None)()  # closes the file the generator holds open
+    return frozenset(first) if first is not None else None
+
+
 def _read_jsonl(fs: Any, path: str) -> Iterator[Row]:
     with fs.open(path, "rt", compression="infer", encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):

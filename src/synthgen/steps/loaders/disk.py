@@ -30,7 +30,8 @@ class LoadDataFromDisk(GeneratorStep):
         batch_size: rows per batch (runtime parameter).
 
     Output columns:
-        the dataset's columns, unknown until it is loaded.
+        the dataset's columns: the planner opens the dataset (memory-mapped) to check them before
+        anything runs.
 
     Raises:
         ConfigError: on load, when the folder is missing or not a saved dataset, or the config or
@@ -44,6 +45,7 @@ class LoadDataFromDisk(GeneratorStep):
     storage_options: dict[str, Any] = Field(default_factory=dict, repr=False)  # may hold credentials
 
     _dataset: Any = PrivateAttr(default=None)
+    _columns: frozenset[str] | None = PrivateAttr(default=None)
 
     @field_validator("dataset_path", mode="before")
     @classmethod
@@ -51,7 +53,22 @@ class LoadDataFromDisk(GeneratorStep):
         return as_str(value)
 
     def columns_after(self, incoming: set[str] | None) -> set[str] | None:
-        return None
+        """The dataset's columns (read once); ``None`` (unknown) when it cannot be opened yet: the run
+        reports that on load."""
+        if self._columns is None:
+            try:
+                self._columns = self._peek_columns()
+            except (ConfigError, OSError, ValueError):
+                return None
+        return {self.output_mappings.get(c, c) for c in self._columns}
+
+    def _peek_columns(self) -> frozenset[str]:
+        loaded = self._dataset
+        try:
+            self.load()
+            return frozenset(self._dataset.column_names)
+        finally:
+            self._dataset = loaded  # the planner's copy stays light to pickle
 
     def load(self) -> None:
         """Find the dataset folder to read and open it (memory-mapped)."""

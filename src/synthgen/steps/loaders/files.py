@@ -12,7 +12,7 @@ from pydantic import Field, PrivateAttr, field_validator
 from synthgen.errors import ConfigError
 from synthgen.steps.base import GeneratorStep, GeneratorStepOutput, Row
 from synthgen.steps.loaders._batching import batches_with_last, limit_rows
-from synthgen.steps.loaders._readers import FILETYPES, infer_filetype, read_rows
+from synthgen.steps.loaders._readers import FILETYPES, infer_filetype, peek_columns, read_rows
 
 # storage_options keys that hold credentials: never written to pipeline.yaml or hashed.
 _SECRET_OPTION_WORDS = ("key", "secret", "token", "password", "credential", "sas")
@@ -34,7 +34,8 @@ class LoadDataFromFileSystem(GeneratorStep):
         batch_size: rows per batch (runtime parameter).
 
     Output columns:
-        the files' columns, unknown until the files are read.
+        the files' columns: the planner reads the first file's schema (parquet, csv) or first row
+        (jsonl, json) to check them before anything runs.
 
     Raises:
         ConfigError: on load, when an entry matches no file, or the file type cannot be inferred.
@@ -46,6 +47,7 @@ class LoadDataFromFileSystem(GeneratorStep):
     num_rows: int | None = Field(default=None, ge=0)
 
     _files: list[tuple[Any, str, str]] | None = PrivateAttr(default=None)
+    _columns: frozenset[str] | None = PrivateAttr(default=None)
 
     @field_validator("data_files", mode="before")
     @classmethod
@@ -54,7 +56,19 @@ class LoadDataFromFileSystem(GeneratorStep):
         return [str(v) for v in value] if isinstance(value, (list, tuple)) else as_str(value)
 
     def columns_after(self, incoming: set[str] | None) -> set[str] | None:
-        return None
+        """The first file's columns (read once), so a task needing a column the data lacks fails in the
+        planner; ``None`` (unknown) when no file can be read yet: the run reports that on load."""
+        if self._columns is None:
+            try:
+                self._columns = self._peek_columns()
+            except (ConfigError, OSError, ValueError):
+                return None
+        return {self.output_mappings.get(c, c) for c in self._columns} if self._columns else None
+
+    def _peek_columns(self) -> frozenset[str] | None:
+        entries = self.data_files if isinstance(self.data_files, list) else [self.data_files]
+        fs, path = self._expand(entries[0])[0]
+        return peek_columns(fs, path, self._filetype_of(path))
 
     def load(self) -> None:
         """Resolve ``data_files`` into concrete files (fails early when one is missing)."""

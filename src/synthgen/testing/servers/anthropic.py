@@ -13,6 +13,13 @@ from synthgen.testing.servers.anthropic_batches import anthropic_batch_routes
 from synthgen.testing.servers.base import TestServerBase, count_tokens, truncate
 from synthgen.testing.servers.batches import BatchJobs
 
+# The top-level fields the Messages API accepts: like the real API, the server rejects any other, so a
+# client that puts a parameter in the wrong place fails a test instead of being silently ignored.
+MESSAGE_FIELDS = frozenset({
+    "model", "messages", "max_tokens", "system", "temperature", "top_p", "top_k", "stop_sequences",
+    "metadata", "tools", "tool_choice", "stream", "thinking", "service_tier", "container", "mcp_servers",
+})
+
 
 class AnthropicTestServer(TestServerBase):
     """Answers like Anthropic's Messages API, deterministically.
@@ -28,7 +35,20 @@ class AnthropicTestServer(TestServerBase):
         self.routes.update({("POST", "/v1/messages"): self.messages, **anthropic_batch_routes(self)})
 
     async def messages(self, request: web.Request, body: dict[str, Any]) -> web.Response:
+        problem = self.invalid_request(request, body)
+        if problem:
+            return self.error_response(400, problem)
         return web.json_response(self.message(body))
+
+    def invalid_request(self, request: web.Request, body: dict[str, Any]) -> str | None:
+        """What the real API would reject in this request (a missing header or field, an unknown field)."""
+        if "anthropic-version" not in request.headers:
+            return "anthropic-version: header is required"
+        unknown = sorted(set(body) - MESSAGE_FIELDS)
+        if unknown:
+            return f"{unknown[0]}: Extra inputs are not permitted"
+        missing = [name for name in ("model", "messages", "max_tokens") if name not in body]
+        return f"{missing[0]}: Field required" if missing else None
 
     def message(self, body: dict[str, Any]) -> dict[str, Any]:
         """The message answering ``body`` (online, or inside a message batch)."""

@@ -69,6 +69,7 @@ class TestServerBase:
             server that caps concurrency does.
         fail_fn: ``body -> status or None``: a status to answer a request with every time (a prompt the
             server always refuses); set it to ``None`` later to make the server healthy again.
+        port: the port to listen on (0: a free one, read back from ``port`` once started).
     """
 
     __test__ = False  # not a pytest test class
@@ -76,7 +77,7 @@ class TestServerBase:
     def __init__(self, latency: float = 0.0, rate_429: float = 0.0, rate_500: float = 0.0,
                  rate_timeout: float = 0.0, retry_after: float = 0.1, hang: float = 30.0,
                  reply_fn: ReplyFn | None = None, seed: int = 0, max_in_flight: int | None = None,
-                 fail_fn: Callable[[dict[str, Any]], int | None] | None = None) -> None:
+                 fail_fn: Callable[[dict[str, Any]], int | None] | None = None, port: int = 0) -> None:
         self.latency = latency
         self.rate_429, self.rate_500, self.rate_timeout = rate_429, rate_500, rate_timeout
         self.retry_after = retry_after
@@ -91,7 +92,7 @@ class TestServerBase:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
-        self.port = 0
+        self.port = port
 
     # ---- lifecycle -------------------------------------------------------------------------
     @property
@@ -115,7 +116,7 @@ class TestServerBase:
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 

@@ -1,0 +1,51 @@
+"""``synthgen testing serve``: a test server in the foreground that synthgen's backends can call."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from synthgen.llms import AnthropicLLM, OpenAILLM
+
+
+def serve(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "synthgen.cli.main", "testing", "serve", *args],
+                            cwd=tmp_path, env={**os.environ, "SYNTHGEN_DEBUG": ""}, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_serve_answers_synthgen_until_ctrl_c(tmp_path: Path, provider: str) -> None:
+    proc = serve(tmp_path, provider, "--port", "0", "--latency", "0.01")
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        base_url = re.search(r"base_url=(\S+)", first)
+        assert base_url, first + proc.stderr.read()  # type: ignore[union-attr]
+        cls = OpenAILLM if provider == "openai" else AnthropicLLM
+        llm = cls(model="test-model", base_url=base_url.group(1))
+        llm.load()
+        try:
+            assert llm.generate(["hi"], temperature=0.2)[0]["generations"] == ["Echo: hi"]
+        finally:
+            llm.unload()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "stopped after 1 requests" in out
+
+
+def test_serve_with_a_fail_rate_out_of_range_is_a_one_line_error(tmp_path: Path) -> None:
+    proc = serve(tmp_path, "openai", "--fail-rate", "2")
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert err.strip().splitlines() == ["error: --fail-rate must be within 0..1, --latency at least 0 and --port "
+                                        "within 0..65535"]
