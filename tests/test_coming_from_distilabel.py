@@ -16,7 +16,7 @@ PAGE = ROOT / "docs" / "coming_from_distilabel.md"
 
 
 def _script(marker: str) -> str:
-    match = re.search(rf"<!-- {marker} -->\n```python\n(.*?)```", PAGE.read_text(), re.DOTALL)
+    match = re.search(rf"<!-- {marker} -->\n(?:<!--[^\n]*-->\n)?```python\n(.*?)```", PAGE.read_text(), re.DOTALL)
     assert match, f"{PAGE} has no ```python block after <!-- {marker} -->"
     return match.group(1)
 

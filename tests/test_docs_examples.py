@@ -112,9 +112,7 @@ def script(example: Example, folder: Path) -> list[str]:
 
 
 # Known failures, each with the issue that fixes it; strict, so the fix makes its entry fail until removed.
-KNOWN_FAILURES = {
-    "README.md:33": "issue 16 item 1: a spawned worker re-imports an unguarded script and runs the pipeline again",
-}
+KNOWN_FAILURES: dict[str, str] = {}  # "doc:line" -> why it fails; an entry must go when the example runs
 
 
 def _cases() -> list[object]:

@@ -68,11 +68,22 @@ class AnthropicTestServer(TestServerBase):
         choice = body.get("tool_choice") or {}
         if choice.get("type") == "tool":
             tool = next(t for t in body.get("tools", []) if t["name"] == choice["name"])
-            data = json.loads(self.reply_fn(body)) if self.reply_fn else example_for(tool["input_schema"])
+            data = self._tool_input(body, tool["input_schema"])
             block = {"type": "tool_use", "id": "toolu_1", "name": tool["name"], "input": data}
             return [block], json.dumps(data), False
         text, cut = truncate(self.reply(body, last), body.get("max_tokens"))
         return [{"type": "text", "text": text}], text, cut
+
+
+    def _tool_input(self, body: dict[str, Any], schema: dict[str, Any]) -> Any:
+        """A forced tool call's input: ``reply_fn``'s answer when it is JSON, else an object that follows
+        the tool's schema (a reply written for a text answer, such as a shaped judge's, cannot be one)."""
+        if self.reply_fn is not None:
+            try:
+                return json.loads(self.reply_fn(body))
+            except ValueError:
+                pass
+        return example_for(schema)
 
 
 def _text(content: Any) -> str:
