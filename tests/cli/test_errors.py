@@ -15,9 +15,9 @@ TG = ["pipeline=text_generation", "num_rows=2"]
 # Errors of the command line itself: one line, exit code 2.
 USAGE_CASES = [
     ("unknown config group option", ["llm=zzz"], "error: unknown llm 'zzz' Options: anthropic, echo, fake, llamacpp, "
-                                                 "openai, openai_compatible, vllm"),
+                                                 "llamacpp_gemma, openai, openai_compatible, vllm"),
     ("unknown pipeline option", ["pipeline=ultrafeedbak"],
-     "error: unknown pipeline 'ultrafeedbak' — did you mean 'ultrafeedback'? Options: evol_instruct,"),
+     "error: unknown pipeline 'ultrafeedbak' — did you mean 'ultrafeedback'? Options: embedding_dedup, evol_instruct,"),
     ("typo in a key", [*TG, "llm.modle=x"], "error: unknown key 'modle' in 'llm' — did you mean 'model'? Keys: api_key,"),
     ("typo in a generation parameter", [*TG, "llm.generation_kwargs.temprature=0.3"],
      "error: unknown key 'temprature' in 'llm.generation_kwargs' — did you mean 'temperature'?"),

@@ -77,5 +77,6 @@ def test_info_agrees_with_the_run_after_a_sweep_went_back_to_earlier_parameters(
     run()
     run("--param", "gen.llm.generation_kwargs.temperature=0.5")  # the last run now had other parameters
     info = run_cli("synthgen.cli.main", "pipeline", "info", "--config", str(recorded)).stdout
-    assert "gen (text_generation)  [cached: computed by an earlier run with these parameters]" in info, info
-    assert "gen: 1 rows in 1 batches (1 from cache, 0 computed)" in run(), "the run answers it from the cache too"
+    # Each parameterization keeps its own folder: the first one's finished run is still there.
+    assert "gen (text_generation)  [cached: the finished run is returned as it is]" in info, info
+    assert "loaded from cache" in run(), "the run returns it from the cache too"

@@ -157,8 +157,9 @@ def test_a_sweep_over_the_judge_runs_the_generator_once(run_cli: RunCli, server:
                    "pipeline.steps.judge.aspect=honesty,helpfulness")
     assert done.returncode == 0, done.stderr
     assert server.counters.requests == 2 * 2 + 2 + 2, "4 generations once, then 2 judge requests per job"
-    [pdir] = list((tmp_path / "cache" / "ultrafeedback").iterdir())
-    runs = [json.loads(p.read_text())["steps"] for p in sorted((pdir / "runs").glob("*.json"))]
+    # Each job has its own folder (its parameters); their runs, in the order they ran:
+    history = sorted((tmp_path / "cache" / "ultrafeedback").glob("*/runs/*.json"), key=lambda p: p.name)
+    runs = [json.loads(p.read_text())["steps"] for p in history]
     assert [r["generate"]["computed"] for r in runs] == [1, 0], "the generation step executed once"
     assert [r["judge"]["computed"] for r in runs] == [1, 1]
 
