@@ -151,7 +151,9 @@ def test_summary_counts_add_up(tmp_path: Path, server: OpenAITestServer) -> None
     pdir = next(d for d in (tmp_path / "failing").iterdir() if d.is_dir())
     lines = summary_lines(Journal(pdir).read()["steps"])
     assert "load: 8 rows in 1 batches: 0 from cache, 8 computed, 0 failed" in lines
-    assert "gen: 8 rows in 1 batches: 0 from cache, 8 computed, 1 failed" in lines
+    [gen] = [line for line in lines if line.startswith("gen: ")]
+    assert gen.startswith("gen: 8 rows in 1 batches: 0 from cache, 8 computed, 1 failed; LLM requests: ")
+    assert "1 retries" in gen, "the refused row was tried twice (max_retries=1)"
 
 
 def test_pipeline_info_says_the_failed_rows_will_be_retried(tmp_path: Path, server: OpenAITestServer) -> None:

@@ -64,11 +64,16 @@ class OpenAILLM(APILLM):
     def supports_raw_prompt(self) -> bool:
         # OpenAI's own API serves /completions for legacy models only; OpenAI-compatible servers (vLLM,
         # llama.cpp, TGI, SGLang, Ollama) serve it for every model.
-        return self.cache_identity()["host"] != "api.openai.com"
+        return not self._is_openai
 
     def accepted_generation_kwargs(self) -> frozenset[str]:
         # OpenAI-compatible servers add sampling parameters of their own; `extra_body` passes any other.
-        return OPENAI_ACCEPTED | (frozenset() if self.supports_structured_output else COMPATIBLE_EXTRA)
+        return OPENAI_ACCEPTED | (frozenset() if self._is_openai else COMPATIBLE_EXTRA)
+
+    @property
+    def _is_openai(self) -> bool:
+        """OpenAI's own API, not a compatible server (vLLM, llama.cpp, TGI, SGLang, Ollama)."""
+        return self.cache_identity()["host"] == "api.openai.com"
 
     def _make_client(self, key: str) -> Any:
         # Chat completions go through the lean client (see synthgen.llms.http for why not the SDK).
