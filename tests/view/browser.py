@@ -150,6 +150,9 @@ def watch_live(page: Any, base_url: str, shots: Shots) -> None:
     first = rows_of(page, "judge")
     page.wait_for_function(f"Number(document.querySelector('tr[data-step=judge] [data-field=rows]')"
                            f".textContent.replace(/,/g, '')) > {first}", timeout=120_000)
+    # Each poll adds a point: wait for a second one (the count may grow on the page's first poll).
+    page.wait_for_function("(document.querySelector('#progress-chart polyline[data-step=judge]')"
+                           "?.getAttribute('points') || '').trim().split(/\\s+/).length >= 2", timeout=30_000)
     line = page.locator("#progress-chart polyline[data-step=judge]")
     assert len((line.get_attribute("points") or "").split()) >= 2, "the progress chart draws each poll"
     shots.take(page, "view-running")
