@@ -245,7 +245,12 @@ class Pipeline:
             ConfigError: an unknown format.
         """
         from synthgen.pipeline_files import save_pipeline
+        from synthgen.store import Store
 
+        # The file names inline rows by digest: store them, so that the file runs on its own.
+        store = Store(self.cache_dir)
+        for step in self.steps.values():
+            step.store_inline_data(store)
         save_pipeline(self.dump(), path, format)
 
     @classmethod

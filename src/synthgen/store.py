@@ -91,7 +91,10 @@ class Store:
 
     def put_table(self, table: pa.Table) -> str:
         """Write a table once; return its digest."""
-        data = table_to_bytes(table)
+        return self.put_ipc(table_to_bytes(table))
+
+    def put_ipc(self, data: bytes) -> str:
+        """Write an Arrow IPC stream (from :func:`table_to_bytes`) once; return its digest."""
         digest = digest_bytes(data)
         name = self._object_name(digest)
         # Content addressing makes a rewrite unnecessary unless the stored copy is missing or damaged

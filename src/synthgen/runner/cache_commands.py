@@ -17,7 +17,7 @@ from synthgen.cache_location import resolve_cache_root
 from synthgen.errors import CacheError
 from synthgen.names import check_name
 from synthgen.paths import inside
-from synthgen.runner.journal import run_lock
+from synthgen.runner.journal import INLINE_DATA, run_lock
 from synthgen.steps.base import output_relevant
 from synthgen.store import SHARED_DIRS, Store
 from synthgen.yaml_io import load_yaml
@@ -68,6 +68,7 @@ def ls(cache_dir: str | Path | None = None) -> str:
     remote = resolve_cache_root(cache_dir).remote
     lines = [f"{'pipeline':<28} {'signature':<14} {'size':>9}  {'last run':<17} state"]
     for pdir in _pipeline_dirs(root):
+        live.update(_json(pdir / INLINE_DATA).get("objects", []))
         state = _json(pdir / "batch_manager.json")
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(state.get("updated_at", pdir.stat().st_mtime)))
         lines.append(f"{pdir.parent.name:<28} {pdir.name[:12]:<14} {_human(_size(pdir)):>9}  {when:<17} "
@@ -241,6 +242,7 @@ def gc(cache_dir: str | Path | None = None) -> str:
     root = cache_root(cache_dir)
     with ExitStack() as locks:
         for pdir in _pipeline_dirs(root):
+        live.update(_json(pdir / INLINE_DATA).get("objects", []))
             locks.enter_context(run_lock(pdir, pdir.parent.name, doing="collecting garbage"))
         return _collect(root, _live_objects(root))
 
@@ -248,6 +250,7 @@ def gc(cache_dir: str | Path | None = None) -> str:
 def _live_objects(root: Path) -> set[str]:
     live: set[str] = set()
     for pdir in _pipeline_dirs(root):
+        live.update(_json(pdir / INLINE_DATA).get("objects", []))
         for f in (pdir / "batch_manager_steps").glob("*.json"):
             live.update(d for d, _ in _json(f).get("outputs", []))
         for log in (pdir / "batch_manager_steps").glob("*.log"):

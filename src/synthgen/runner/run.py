@@ -100,6 +100,7 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
             return _finish(_distiset(pdir), step_failures(journal.read().get("steps", {})), max_failed_fraction)
         preflight_llms(graph)
         with cache_writes(pdir, "the pipeline's files"):
+            store_inline_data(graph, store, journal)
             import_rescued(store)
             journal.mark_unfinished()
             journal.write_pipeline_yaml(dump)
@@ -195,6 +196,13 @@ def _lease(store: Store, pipeline: Pipeline) -> AbstractContextManager[None]:
     from synthgen.runner.lease import driver_lease
 
     return driver_lease(RemoteBlobs(shared), pipeline.name)
+
+
+def store_inline_data(graph: plan.Graph, store: Store, journal: Journal) -> None:
+    """Write the rows steps hold in their parameters to the store, once, and note their objects in the
+    pipeline's folder, where ``synthgen cache gc`` finds them (pipeline.yaml names them by digest)."""
+    digests = [d for name in plan.topological_order(graph) for d in graph.nodes[name].step.store_inline_data(store)]
+    journal.record_inline_data(digests)
 
 
 def source_states(graph: plan.Graph) -> dict[str, Any]:
