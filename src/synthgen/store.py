@@ -32,7 +32,7 @@ _LEGACY_PICKLED = b"synthgen.pickled_columns"  # metadata of objects from earlie
 
 
 _ACTIVE: Store | None = None
-SHARED_DIRS = frozenset({"objects", "batches", "requests", "offline", "routes"})
+SHARED_DIRS = frozenset({"objects", "batches", "requests", "offline", "routes", "inline"})
 """Folders of the cache root shared by every pipeline; no pipeline may be named like one."""
 
 

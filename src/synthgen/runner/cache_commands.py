@@ -68,7 +68,6 @@ def ls(cache_dir: str | Path | None = None) -> str:
     remote = resolve_cache_root(cache_dir).remote
     lines = [f"{'pipeline':<28} {'signature':<14} {'size':>9}  {'last run':<17} state"]
     for pdir in _pipeline_dirs(root):
-        live.update(_json(pdir / INLINE_DATA).get("objects", []))
         state = _json(pdir / "batch_manager.json")
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(state.get("updated_at", pdir.stat().st_mtime)))
         lines.append(f"{pdir.parent.name:<28} {pdir.name[:12]:<14} {_human(_size(pdir)):>9}  {when:<17} "
@@ -242,7 +241,6 @@ def gc(cache_dir: str | Path | None = None) -> str:
     root = cache_root(cache_dir)
     with ExitStack() as locks:
         for pdir in _pipeline_dirs(root):
-        live.update(_json(pdir / INLINE_DATA).get("objects", []))
             locks.enter_context(run_lock(pdir, pdir.parent.name, doing="collecting garbage"))
         return _collect(root, _live_objects(root))
 

@@ -35,7 +35,6 @@ class LoadDataFromDicts(GeneratorStep):
     # Excluded from the generic dump: dump() writes the reference instead of the rows.
     data: list[dict[str, Any]] | dict[str, Any] = Field(exclude=True)
     _digest: str | None = PrivateAttr(default=None)
-    _encoded: bytes | None = PrivateAttr(default=None)
     _columns: list[str] | None = PrivateAttr(default=None)
     _stored_in: str | None = PrivateAttr(default=None)
 
@@ -60,21 +59,18 @@ class LoadDataFromDicts(GeneratorStep):
         if isinstance(self.data, dict):
             return self.data
         if self._digest is None:
-            self._digest, self._encoded = inline.encode_rows(self.data)
+            self._digest = inline.content_hash(self.data)
         return inline.reference(self._digest, self.data, self.outputs)
 
     def dump(self) -> dict[str, Any]:
         return {**super().dump(), "data": self.data_reference()}
 
     def store_inline_data(self, store: Store) -> list[str]:
-        ref = self.data_reference()
-        digest = ref[inline.REFERENCE_KEY]
+        key = self.data_reference()[inline.REFERENCE_KEY]
         if isinstance(self.data, dict):
-            if not store.has_object(digest):
-                raise inline.missing_rows_error(store, digest, str(self.name))
+            digest = inline.stored_object(store, key, str(self.name))
         else:
-            store.put_ipc(self._encoded if self._encoded is not None else inline.encode_rows(self.data)[1])
-            self._encoded = None  # written: no need to keep a second copy of the rows in memory
+            digest = inline.store_rows(store, key, self.data)
         self._stored_in = store.location
         return [digest]
 
@@ -84,7 +80,6 @@ class LoadDataFromDicts(GeneratorStep):
         state = super().__getstate__()
         if self._stored_in is not None and not isinstance(self.data, dict):
             state["__dict__"] = {**state["__dict__"], "data": self.data_reference()}
-            state["__pydantic_private__"] = {**state["__pydantic_private__"], "_encoded": None}
         return state
 
     def process(self, offset: int = 0) -> GeneratorStepOutput:
