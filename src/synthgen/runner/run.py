@@ -89,10 +89,11 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
     # Locally the runner gives each replica its devices; on Ray the cluster's scheduler does.
     gpu_plan = assign_gpus(graph, stages) if runner == "local" else {}
     store = Store(pipeline.cache_dir)
-    pdir = store.pipeline_dir(pipeline.name, pipeline.folder_key)
+    dump = pipeline.dump(graph)  # the graph and the fingerprints are computed once per run
+    folder_key = dump["aggregated_steps_signature"]  # = pipeline.folder_key
+    pdir = store.pipeline_dir(pipeline.name, folder_key)
     forced = forced_steps(graph, use_cache)
-    dump = pipeline.dump()
-    with run_lock(pdir, pipeline.name), _lease(store, pipeline):
+    with run_lock(pdir, pipeline.name), _lease(store, pipeline.name, folder_key):
         journal = Journal(pdir, source_states(graph), {n: node.fingerprint for n, node in graph.nodes.items()})
         finished = not forced and journal.finished_with(dump["aggregated_steps_signature"])
         if finished and not (retry_failed and journal.failed_rows()):
@@ -109,7 +110,7 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
         executor = make_executor(runner, store, log_level, runner_options)
         if runner != "local" and any(node.gpus for node in graph.nodes.values()):
             plan.check_gpus(graph, stages, executor.cluster_gpus())  # type: ignore[attr-defined]
-        run_dir = interrupts.new_run_dir(store.run_location(pipeline.name, pipeline.folder_key))
+        run_dir = interrupts.new_run_dir(store.run_location(pipeline.name, folder_key))
         scheduler = _execute(graph, stages, store, journal, dump, forced, gpu_plan, executor,
                              checkpoint_strategy, checkpoint_path, run_dir, retry_failed)
         try:
@@ -187,15 +188,15 @@ def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: 
     return scheduler
 
 
-def _lease(store: Store, pipeline: Pipeline) -> AbstractContextManager[None]:
+def _lease(store: Store, name: str, folder_key: str) -> AbstractContextManager[None]:
     """On an object-storage cache, one driver at a time per pipeline (a local run lock covers one machine)."""
-    shared = store.shared_pipeline_location(pipeline.name, pipeline.folder_key)
+    shared = store.shared_pipeline_location(name, folder_key)
     if shared is None:
         return nullcontext()
     from synthgen.blobs import RemoteBlobs
     from synthgen.runner.lease import driver_lease
 
-    return driver_lease(RemoteBlobs(shared), pipeline.name)
+    return driver_lease(RemoteBlobs(shared), name)
 
 
 def store_inline_data(graph: plan.Graph, store: Store, journal: Journal) -> None:

@@ -92,3 +92,11 @@ def test_a_saved_pipeline_runs_on_its_own_from_a_cache_without_the_rows(tmp_path
     assert len(Pipeline.from_yaml(tmp_path / "p.yaml", cache_dir=tmp_path / "a").run()["default"]["train"]) == 50
     with pytest.raises(ConfigError, match="no longer has"):
         Pipeline.from_yaml(tmp_path / "p.yaml", cache_dir=tmp_path / "b").run()
+
+
+def test_new_rows_assigned_to_data_get_a_new_hash_and_columns() -> None:
+    load = LoadDataFromDicts(data=ROWS)
+    before = load.dump()["data"]["inline_rows"]
+    load.data = [{"other": 1}]
+    assert load.dump()["data"]["inline_rows"] == content_hash([{"other": 1}]) != before
+    assert load.outputs == ["other"]

@@ -10,9 +10,9 @@ from pydantic import Field, PrivateAttr, field_validator
 from synthgen.errors import ConfigError
 from synthgen.steps.base import GeneratorStep, GeneratorStepOutput, Row
 from synthgen.steps.loaders import inline
+from synthgen.steps.loaders._batching import batches_with_last, limit_rows
 from synthgen.store import Store, active_store
 from synthgen.values import table_to_rows
-from synthgen.steps.loaders._batching import batches_with_last, limit_rows
 
 ACCEPTED = "a datasets.Dataset, a list of dicts or a pandas DataFrame"
 
@@ -43,10 +43,15 @@ class LoadDataFromDicts(GeneratorStep):
     def _reference_or_rows(cls, value: Any) -> Any:
         return inline.check_reference(value) if isinstance(value, dict) else value
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name == "data":  # new rows (``pipeline.run(dataset=...)`` again): a new hash, columns, object
+            self._digest = self._columns = self._stored_in = None
+
     @property
     def outputs(self) -> list[str]:
         if self._columns is None:
-            self._columns = (list(self.data["columns"]) if inline.is_reference(self.data)
+            self._columns = (list(self.data["columns"]) if isinstance(self.data, dict)
                              else list(dict.fromkeys(key for row in self.rows_given() for key in row)))
         return list(self._columns)
 
