@@ -16,7 +16,6 @@ from datasets.table import InMemoryTable
 
 from synthgen.errors import ConfigError
 from synthgen.names import check_name
-from synthgen.store import Store
 from synthgen.values import TAGGED_JSON, decode_text, encoded_columns
 from synthgen.yaml_io import dump_yaml, load_yaml
 
@@ -125,6 +124,9 @@ class Distiset(dict):  # type: ignore[type-arg]
         fs, root = fsspec.core.url_to_fs(str(path), **(storage_options or {}))
         if not fs.isdir(root):
             raise ConfigError(f"no Distiset at '{path}': give the folder that Distiset.save_to_disk wrote")
+        shards = _checkpoint_shards(fs, root)
+        if shards:
+            return _from_shards(cls(), fs, root, shards)
         out = cls()
         for entry in sorted(fs.ls(root, detail=True), key=lambda e: e["name"]):
             name = entry["name"].rstrip("/").rsplit("/", 1)[-1]
@@ -208,16 +210,29 @@ def create_distiset(data_dir: str | Path, pipeline_path: str | Path | None = Non
     return distiset
 
 
-def distiset_from_outputs(store: Store, outputs: dict[str, list[tuple[str, int]]]) -> Distiset:
-    """A Distiset of the rows written so far (used by checkpoints)."""
+def _checkpoint_shards(fs: Any, root: str) -> list[dict[str, Any]]:
+    """The shards a checkpoint folder's manifest lists (none for a folder ``save_to_disk`` wrote)."""
+    if not fs.exists(f"{root}/manifest.json"):
+        return []
+    with fs.open(f"{root}/manifest.json") as fh:
+        return list(json.load(fh).get("shards", []))
+
+
+def _from_shards(out: Distiset, fs: Any, root: str, shards: list[dict[str, Any]]) -> Distiset:
+    """A checkpoint folder (:class:`synthgen.runner.checkpoint.CheckpointExport`) as one Distiset."""
     from synthgen.runner.journal import concat_tables
 
-    distiset = Distiset()
-    for leaf, objs in outputs.items():
-        key = "default" if len(outputs) == 1 else leaf
-        table = concat_tables([store.get_table(d) for d, _ in objs])
-        distiset[key] = datasets.DatasetDict({"train": _dataset(table)})
-    return distiset
+    for shard in shards:
+        if shard["path"].startswith("/") or ".." in shard["path"].split("/"):
+            raise ConfigError(f"checkpoint manifest in '{root}' lists shard '{shard['path']}' outside its folder")
+    for config in dict.fromkeys(s["config"] for s in shards):
+        check_name("Distiset config", config)
+        tables = [pq.read_table(f"{root}/{s['path']}", filesystem=fs) for s in shards if s["config"] == config]
+        out[config] = datasets.DatasetDict({"train": _dataset(concat_tables(tables))})
+    if fs.exists(f"{root}/{PIPELINE_YAML}"):
+        with fs.open(f"{root}/{PIPELINE_YAML}") as fh:
+            out.pipeline_yaml = load_yaml(fh)
+    return out
 
 
 def manifest(path: str) -> dict[str, Any]:

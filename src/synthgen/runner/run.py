@@ -16,7 +16,7 @@ from synthgen import interrupts, plan
 from synthgen.errors import ConfigError, OfflineBatchGenerationNotFinished, PipelineInterrupted, SynthgenError
 from synthgen.llms.rescue import import_rescued
 from synthgen.logging import setup_logging
-from synthgen.runner.checkpoint import CheckpointStrategy, export_checkpoint
+from synthgen.runner.checkpoint import CheckpointExport, CheckpointStrategy
 from synthgen.runner.failures import (
     Failures,
     check_fraction,
@@ -111,14 +111,18 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
         if runner != "local" and any(node.gpus for node in graph.nodes.values()):
             plan.check_gpus(graph, stages, executor.cluster_gpus())  # type: ignore[attr-defined]
         run_dir = interrupts.new_run_dir(store.run_location(pipeline.name, folder_key))
+        checkpoints = (CheckpointExport(checkpoint_path, folder_key, checkpoint_strategy.extra_params
+                                        if checkpoint_strategy else {}) if checkpoint_path else None)
         scheduler = _execute(graph, stages, store, journal, dump, forced, gpu_plan, executor,
-                             checkpoint_strategy, checkpoint_path, run_dir, retry_failed)
+                             checkpoint_strategy, checkpoints, run_dir, retry_failed)
         try:
             with cache_writes(journal.pdir, "the dataset's Parquet files"):
                 for leaf in graph.leaves():
                     write_leaf_data(store, journal.data_dir, leaf, scheduler.states[leaf].outputs)
         finally:
             executor.shutdown()  # the last stage's replicas unload and exit while the data is written
+        if checkpoints is not None:
+            checkpoints.export(store, {leaf: scheduler.states[leaf].outputs for leaf in graph.leaves()})
         with cache_writes(journal.pdir, "the run's journal"):
             _save(journal, dump, stages, scheduler, finished=True)
             journal.clear_offline_jobs()
@@ -126,10 +130,6 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
                                forced)
     distiset = _distiset(pdir)
     _log_summary(scheduler)
-    if checkpoint_path:
-        export_checkpoint(distiset, checkpoint_path, dump["aggregated_steps_signature"],
-                          sum(len(d["train"]) for d in distiset.values()),
-                          checkpoint_strategy.extra_params if checkpoint_strategy else {})
     _fire("synthgen_after_pipeline_run", pipeline=pipeline, distiset=distiset)
     return _finish(distiset, step_failures(scheduler.summary()), max_failed_fraction)
 
@@ -145,7 +145,7 @@ def _finish(distiset: Distiset, failures: Failures, max_failed_fraction: float) 
 
 def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: Journal, dump: dict[str, Any],
              forced: set[str], gpu_plan: dict[str, list[list[str]]], executor: Executor,
-             strategy: CheckpointStrategy | None, checkpoint_path: str | None, run_dir: str,
+             strategy: CheckpointStrategy | None, checkpoints: CheckpointExport | None, run_dir: str,
              retry_failed: bool = True) -> Scheduler:
     progress = Progress(list(graph.nodes))
     scheduler = Scheduler(graph, store, executor, forced, gpu_plan, progress, retry_failed)
@@ -154,8 +154,8 @@ def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: 
     scheduler.prestart = {n for n in graph.nodes if n in forced or not journal.has_progress(n)}
     scheduler.on_release = journal.log_output
     scheduler.run_dir = run_dir
-    if strategy and checkpoint_path:
-        scheduler.on_tick = lambda: _checkpoint(scheduler, graph, store, strategy, checkpoint_path, dump)
+    if strategy and checkpoints:
+        scheduler.on_tick = lambda: _checkpoint(scheduler, graph, store, strategy, checkpoints)
     started = time.monotonic()
     try:
         with graceful_sigint(scheduler.interrupt, lambda: executor.shutdown(force=True)):
@@ -276,16 +276,13 @@ def _save_after_error(journal: Journal, dump: dict[str, Any], stages: list[list[
 
 
 def _checkpoint(scheduler: Scheduler, graph: plan.Graph, store: Store, strategy: CheckpointStrategy,
-                path: str, dump: dict[str, Any]) -> None:
+                checkpoints: CheckpointExport) -> None:
     leaves = graph.leaves()
     rows = sum(r for leaf in leaves for _, r in scheduler.states[leaf].outputs)
 
     def export() -> None:
-        from synthgen.distiset import distiset_from_outputs
-
-        distiset = distiset_from_outputs(store, {leaf: scheduler.states[leaf].outputs for leaf in leaves})
-        where = export_checkpoint(distiset, path, dump["aggregated_steps_signature"], rows, strategy.extra_params)
-        logger.info(f"checkpoint: {rows:,} rows exported to {where}")
+        held = checkpoints.export(store, {leaf: scheduler.states[leaf].outputs for leaf in leaves})
+        logger.info(f"checkpoint: {held:,} rows in {checkpoints.location}")
 
     strategy.maybe_export(rows, export)
 
