@@ -17,6 +17,7 @@ Run: ``python benchmarks/scale.py [sizes...]`` (default 100000 1000000).
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 import tempfile
@@ -94,12 +95,22 @@ def run_numbers(n: int, cache: str) -> int:
 
 
 def run_text(cache: str, checkpoints: str | None) -> int:
-    rows = [{"id": i, "text": (f"{i:08d} " + "lorem ipsum dolor sit amet " * 8)[:200]} for i in range(TEXT_ROWS)]
+    rows = [{"id": i, "text": _text(i)} for i in range(TEXT_ROWS)]
     with Pipeline(name="scale-text", cache_dir=cache) as p:
         LoadDataFromDicts(data=rows, batch_size=BATCH) >> Length(input_batch_size=BATCH) \
             >> First(input_batch_size=BATCH) >> Long(input_batch_size=BATCH)
     strategy = CheckpointStrategy(every_n_rows=TEXT_ROWS // 20) if checkpoints else None
     return len(p.run(checkpoint_strategy=strategy, checkpoint_path=checkpoints)["default"]["train"])
+
+
+def _text(seed: int) -> str:
+    """200 characters of words, different for every row (text as steps write it, not one repeated line)."""
+    rng = random.Random(seed)
+    words = [WORDS[rng.randrange(len(WORDS))] for _ in range(60)]
+    return " ".join(words)[:200]
+
+
+WORDS = [f"{a}{b}{c}" for a in "bcdfgklmnprstvz" for b in "aeiou" for c in ("", "n", "r", "st", "l")]
 
 
 def child(argv: list[str]) -> None:

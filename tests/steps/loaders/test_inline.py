@@ -100,3 +100,10 @@ def test_new_rows_assigned_to_data_get_a_new_hash_and_columns() -> None:
     load.data = [{"other": 1}]
     assert load.dump()["data"]["inline_rows"] == content_hash([{"other": 1}]) != before
     assert load.outputs == ["other"]
+
+
+def test_the_step_holds_the_callers_rows_without_a_copy_and_refuses_other_shapes() -> None:
+    load = LoadDataFromDicts(data=ROWS)
+    assert load.data is ROWS  # a copy would double the memory of a large dataset
+    with pytest.raises(ValueError, match="list of dicts"):
+        LoadDataFromDicts(data=[1, 2])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from pydantic import Field, PrivateAttr, field_validator
+from pydantic import Field, PrivateAttr, SkipValidation, field_validator
 
 from synthgen.errors import ConfigError
 from synthgen.steps.base import GeneratorStep, GeneratorStepOutput, Row
@@ -32,8 +32,9 @@ class LoadDataFromDicts(GeneratorStep):
         every key that appears in ``data``, in order of first appearance.
     """
 
-    # Excluded from the generic dump: dump() writes the reference instead of the rows.
-    data: list[dict[str, Any]] | dict[str, Any] = Field(exclude=True)
+    # Excluded from the generic dump: dump() writes the reference instead of the rows. Not validated by
+    # pydantic, which would copy every row (1M rows: ~200 MB more); _reference_or_rows checks the shape.
+    data: SkipValidation[list[dict[str, Any]] | dict[str, Any]] = Field(exclude=True)
     _digest: str | None = PrivateAttr(default=None)
     _columns: list[str] | None = PrivateAttr(default=None)
     _stored_in: str | None = PrivateAttr(default=None)
@@ -41,7 +42,11 @@ class LoadDataFromDicts(GeneratorStep):
     @field_validator("data")
     @classmethod
     def _reference_or_rows(cls, value: Any) -> Any:
-        return inline.check_reference(value) if isinstance(value, dict) else value
+        if isinstance(value, dict):
+            return inline.check_reference(value)
+        if not isinstance(value, list) or not all(isinstance(row, dict) for row in value):
+            raise ValueError("data must be a list of dicts, one per row")
+        return value
 
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, value)
