@@ -12,7 +12,8 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 from datasets.fingerprint import generate_random_fingerprint
-from datasets.table import InMemoryTable
+from datasets.table import InMemoryTable, MemoryMappedTable, Table
+from datasets.table import concat_tables as concat_mapped
 
 from synthgen.errors import ConfigError
 from synthgen.names import check_name
@@ -70,10 +71,12 @@ def with_values(dataset: datasets.Dataset, columns: list[str]) -> datasets.Datas
     return dataset
 
 
-def _dataset(table: pa.Table, fingerprint: str | None = None) -> datasets.Dataset:
-    """The dataset of a leaf's table, decoding its tagged-JSON columns."""
-    columns = encoded_columns(table.schema)
-    dataset = (ValuesDataset if columns else datasets.Dataset)(InMemoryTable(table), fingerprint=fingerprint)
+def _dataset(table: pa.Table | Table, fingerprint: str | None = None) -> datasets.Dataset:
+    """The dataset of a leaf's table (an Arrow table, or a ``datasets`` table such as a memory-mapped
+    one), decoding its tagged-JSON columns."""
+    wrapped = table if isinstance(table, Table) else InMemoryTable(table)
+    columns = encoded_columns(wrapped.schema)
+    dataset = (ValuesDataset if columns else datasets.Dataset)(wrapped, fingerprint=fingerprint)
     return with_values(dataset, columns)
 
 
@@ -207,6 +210,31 @@ def create_distiset(data_dir: str | Path, pipeline_path: str | Path | None = Non
     path = Path(pipeline_path) if pipeline_path else data_dir.parent / PIPELINE_YAML
     if path.exists():
         distiset.pipeline_yaml = load_yaml(path.read_text())
+    return distiset
+
+
+def mapped_distiset(files: dict[str, list[Path]], pipeline_path: Path | None = None) -> Distiset | None:
+    """The Distiset of a run memory-mapped from its leaves' cache objects (Arrow IPC files), as
+    ``datasets`` maps its own files: memory stays flat whatever the size of the data.
+
+    Args:
+        files: per leaf step, the object files of its released batches, in order (empty ones left out).
+        pipeline_path: the run's ``pipeline.yaml``.
+
+    Returns:
+        The Distiset, or ``None`` when a leaf's batches do not share one schema (a column typed
+        differently from batch to batch): :func:`create_distiset` reads those from the Parquet files.
+    """
+    distiset = Distiset()
+    for leaf, paths in files.items():
+        tables = [MemoryMappedTable.from_file(str(path)) for path in paths]
+        if not tables or len({t.schema for t in tables}) != 1:
+            return None
+        fingerprint = hashlib.blake2b(repr([p.name for p in paths]).encode(), digest_size=16).hexdigest()
+        key = "default" if len(files) == 1 else leaf
+        distiset[key] = datasets.DatasetDict({"train": _dataset(concat_mapped(tables), fingerprint)})
+    if pipeline_path is not None and pipeline_path.exists():
+        distiset.pipeline_yaml = load_yaml(pipeline_path.read_text())
     return distiset
 
 

@@ -115,6 +115,22 @@ class Store:
         """Write rows; return ``(digest, number of rows)``."""
         return self.put_table(rows_to_table(rows)), len(rows)
 
+    def verified_object_file(self, digest: str) -> Path | None:
+        """The local file of an intact object, for memory-mapping; ``None`` when the cache is remote or
+        the object is missing or damaged. The bytes are hashed through reads, not through a mapping, so
+        checking a large object puts none of it in this process's memory."""
+        if self.remote is not None:
+            return None
+        path = Path(self.location) / self._object_name(digest)
+        hasher = hashlib.blake2b(digest_size=20)
+        try:
+            with path.open("rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    hasher.update(chunk)
+        except OSError:
+            return None
+        return path if hasher.hexdigest() == digest else None
+
     def has_object(self, digest: str) -> bool:
         return self.shared.exists(self._object_name(digest))
 

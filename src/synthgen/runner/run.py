@@ -26,7 +26,7 @@ from synthgen.runner.failures import (
     summary_lines,
 )
 from synthgen.runner.gpus import assign_gpus
-from synthgen.runner.journal import Journal, run_lock, write_leaf_data
+from synthgen.runner.journal import Journal, read_record, run_lock, write_leaf_data
 from synthgen.runner.loop import Executor, Scheduler
 from synthgen.runner.progress import Progress
 from synthgen.runner.signals import graceful_sigint
@@ -98,7 +98,10 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
         finished = not forced and journal.finished_with(dump["aggregated_steps_signature"])
         if finished and not (retry_failed and journal.failed_rows()):
             logger.info(f"pipeline '{pipeline.name}' loaded from cache ({pdir}): nothing to compute")
-            return _finish(_distiset(pdir), step_failures(journal.read().get("steps", {})), max_failed_fraction)
+            leaves = {leaf: read_record(pdir, f"batch_manager_steps/{leaf}.json").get("outputs", [])
+                      for leaf in graph.leaves()}
+            return _finish(_distiset(pdir, store, leaves), step_failures(journal.read().get("steps", {})),
+                           max_failed_fraction)
         preflight_llms(graph)
         with cache_writes(pdir, "the pipeline's files"):
             store_inline_data(graph, store, journal)
@@ -128,7 +131,7 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
             journal.clear_offline_jobs()
             journal.record_run(dump, {n: node.fingerprint for n, node in graph.nodes.items()}, scheduler.summary(),
                                forced)
-    distiset = _distiset(pdir)
+    distiset = _distiset(pdir, store, {leaf: scheduler.states[leaf].outputs for leaf in graph.leaves()})
     _log_summary(scheduler)
     _fire("synthgen_after_pipeline_run", pipeline=pipeline, distiset=distiset)
     return _finish(distiset, step_failures(scheduler.summary()), max_failed_fraction)
@@ -287,9 +290,16 @@ def _checkpoint(scheduler: Scheduler, graph: plan.Graph, store: Store, strategy:
     strategy.maybe_export(rows, export)
 
 
-def _distiset(pdir: Path) -> Distiset:
-    from synthgen.distiset import create_distiset
+def _distiset(pdir: Path, store: Store, outputs: dict[str, list[Any]]) -> Distiset:
+    """The run's Distiset, memory-mapped from the leaves' cache objects when they are local and intact,
+    else read from the Parquet files of ``data/``."""
+    from synthgen.distiset import create_distiset, mapped_distiset
 
+    files = {leaf: [store.verified_object_file(str(d)) for d, rows in objs if rows] for leaf, objs in outputs.items()}
+    if all(path is not None for paths in files.values() for path in paths):
+        mapped = mapped_distiset({leaf: [p for p in paths if p] for leaf, paths in files.items()}, pdir / "pipeline.yaml")
+        if mapped is not None:
+            return mapped
     return create_distiset(pdir / "data", pdir / "pipeline.yaml")
 
 
