@@ -84,7 +84,9 @@ def test_checkpoints_append_shards_and_load_as_one_dataset_after_every_export(tm
     # (an export with no new rows adds no shard)
     assert sum(s["rows"] for s in manifest["shards"]) == 200 and len(manifest["shards"]) <= manifest["exports"]
     assert all(s["rows"] > 0 for s in manifest["shards"])
-    assert Distiset.load_from_disk(tmp_path / "ckpt")["default"]["train"]["n"] == list(range(200))
+    loaded = Distiset.load_from_disk(tmp_path / "ckpt")
+    assert loaded["default"]["train"]["n"] == list(range(200))
+    assert loaded.pipeline_yaml["aggregated_steps_signature"] == p.aggregated_steps_signature
 
 
 def test_a_checkpoint_folder_loads_with_datasets(tmp_path: Path) -> None:

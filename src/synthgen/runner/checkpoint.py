@@ -20,9 +20,11 @@ import pyarrow.parquet as pq
 
 from synthgen.runner.journal import concat_tables
 from synthgen.store import Store
+from synthgen.yaml_io import dump_yaml
 
 MANIFEST = "manifest.json"
 README = "README.md"
+PIPELINE_YAML = "pipeline.yaml"
 
 
 @dataclass
@@ -71,9 +73,12 @@ class CheckpointExport:
         path: the folder or URL.
         signature: the pipeline's aggregated signature.
         extra: ``{"storage_options": {...}}`` for a bucket.
+        pipeline_yaml: the run's pipeline.yaml, written beside the shards (once).
     """
 
-    def __init__(self, path: str, signature: str, extra: dict[str, Any]) -> None:
+    def __init__(self, path: str, signature: str, extra: dict[str, Any],
+                 pipeline_yaml: dict[str, Any] | None = None) -> None:
+        self.pipeline_yaml = pipeline_yaml
         self.location = path.rstrip("/")
         self.fs, self.root = fsspec.core.url_to_fs(path, **extra.get("storage_options", {}))
         self.signature = signature
@@ -95,6 +100,9 @@ class CheckpointExport:
             new = objects[len(exported):]
             if new:
                 self._write_shard(store, config, new)
+        if self.exports == 0 and self.pipeline_yaml is not None:
+            with self.fs.open(f"{self.root}/{PIPELINE_YAML}", "w") as fh:
+                fh.write(dump_yaml(self.pipeline_yaml))
         self.exports += 1
         return self._write_manifest()
 

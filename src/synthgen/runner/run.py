@@ -115,7 +115,7 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
             plan.check_gpus(graph, stages, executor.cluster_gpus())  # type: ignore[attr-defined]
         run_dir = interrupts.new_run_dir(store.run_location(pipeline.name, folder_key))
         checkpoints = (CheckpointExport(checkpoint_path, folder_key, checkpoint_strategy.extra_params
-                                        if checkpoint_strategy else {}) if checkpoint_path else None)
+                                        if checkpoint_strategy else {}, dump) if checkpoint_path else None)
         scheduler = _execute(graph, stages, store, journal, dump, forced, gpu_plan, executor,
                              checkpoint_strategy, checkpoints, run_dir, retry_failed)
         try:
