@@ -53,18 +53,61 @@ def test_bad_paths_are_clear_errors(tmp_path: Path, path: str) -> None:
         Distiset.load_from_disk(tmp_path / path)
 
 
-def test_checkpoints_export_consistent_datasets_with_manifest(tmp_path: Path) -> None:
+class Watching(CheckpointStrategy):
+    """Loads the checkpoint folder after each export (while the run goes on) and notes what it held."""
+
+    seen: list[tuple[int, int, list[int]]]
+
+    def maybe_export(self, rows: int, export: Any) -> None:
+        def export_and_load() -> None:
+            export()
+            manifest = json.loads((self.folder / "manifest.json").read_text())
+            ds = Distiset.load_from_disk(self.folder)["default"]["train"]
+            self.seen.append((manifest["rows"], len(ds), ds["n"]))
+
+        super().maybe_export(rows, export_and_load)
+
+
+def test_checkpoints_append_shards_and_load_as_one_dataset_after_every_export(tmp_path: Path) -> None:
     with Pipeline(name="ckpt", cache_dir=tmp_path / "c") as p:
         GenerateNumbers(count=200, batch_size=10, delay=0.02) >> AddColumn(input_batch_size=10, delay=0.05)
-    p.run(checkpoint_strategy=CheckpointStrategy(every_n_rows=50), checkpoint_path=str(tmp_path / "ckpt"))
-    exports = sorted((tmp_path / "ckpt").iterdir())
-    assert len(exports) >= 2  # during the run, plus the final export
-    for export in exports:
-        manifest = json.loads((export / "manifest.json").read_text())
-        ds = Distiset.load_from_disk(export)["default"]["train"]
-        assert len(ds) == manifest["rows"] and ds["n"] == list(range(manifest["rows"]))
-        assert manifest["signature"] == p.aggregated_steps_signature
-    assert json.loads((exports[-1] / "manifest.json").read_text())["rows"] == 200
+    strategy = Watching(every_n_rows=50)
+    strategy.folder, strategy.seen = tmp_path / "ckpt", []  # type: ignore[attr-defined]
+    p.run(checkpoint_strategy=strategy, checkpoint_path=str(tmp_path / "ckpt"))
+    assert len(strategy.seen) >= 2  # exports during the run
+    for rows, loaded, numbers in strategy.seen:
+        assert loaded == rows and numbers == list(range(rows))
+    manifest = json.loads((tmp_path / "ckpt" / "manifest.json").read_text())
+    assert manifest["signature"] == p.aggregated_steps_signature and manifest["rows"] == 200
+    assert manifest["exports"] == len(strategy.seen) + 1  # plus the final export
+    # Each export wrote only its new rows: the shards add up to the final rows, each row once.
+    # (an export with no new rows adds no shard)
+    assert sum(s["rows"] for s in manifest["shards"]) == 200 and len(manifest["shards"]) <= manifest["exports"]
+    assert all(s["rows"] > 0 for s in manifest["shards"])
+    loaded = Distiset.load_from_disk(tmp_path / "ckpt")
+    assert loaded["default"]["train"]["n"] == list(range(200))
+    assert loaded.pipeline_yaml["aggregated_steps_signature"] == p.aggregated_steps_signature
+
+
+def test_a_checkpoint_folder_loads_with_datasets(tmp_path: Path) -> None:
+    import datasets
+
+    two_leaves(tmp_path / "c").run(checkpoint_strategy=CheckpointStrategy(every_n_rows=20),
+                                   checkpoint_path=str(tmp_path / "ckpt"))
+    for leaf, factor in (("double", 2), ("triple", 3)):
+        ds = datasets.load_dataset(str(tmp_path / "ckpt"), leaf, split="train")
+        assert sorted(ds["out"]) == [n * factor for n in range(50)]
+    loaded = Distiset.load_from_disk(tmp_path / "ckpt")
+    assert sorted(loaded) == ["double", "triple"] and len(loaded["triple"]["train"]) == 50
+
+
+def test_a_rerun_to_the_same_checkpoint_folder_keeps_its_shards(tmp_path: Path) -> None:
+    p = two_leaves(tmp_path / "c")
+    p.run(checkpoint_path=str(tmp_path / "ckpt"))
+    first = json.loads((tmp_path / "ckpt" / "manifest.json").read_text())["shards"]
+    p.run(use_cache=False, checkpoint_path=str(tmp_path / "ckpt"))
+    again = json.loads((tmp_path / "ckpt" / "manifest.json").read_text())
+    assert again["shards"] == first and again["rows"] == 100  # the same objects: nothing rewritten
 
 
 def test_custom_strategy_decides_when_to_export(tmp_path: Path) -> None:
@@ -75,7 +118,8 @@ def test_custom_strategy_decides_when_to_export(tmp_path: Path) -> None:
     with Pipeline(name="never", cache_dir=tmp_path / "c") as p:
         GenerateNumbers(count=50, batch_size=10) >> AddColumn()
     p.run(checkpoint_strategy=Never(), checkpoint_path=str(tmp_path / "ckpt"))
-    assert len(list((tmp_path / "ckpt").iterdir())) == 1  # only the final export
+    manifest = json.loads((tmp_path / "ckpt" / "manifest.json").read_text())
+    assert manifest["exports"] == 1 and manifest["rows"] == 50  # only the final export
 
 
 def test_push_to_hub_uploads_data_yaml_and_card(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -122,3 +166,25 @@ def test_the_card_lists_only_columns_the_data_has(tmp_path: Path) -> None:
     card = render_card(p.run())
     assert "| gen | generate_numbers |" in card and "| n |" in card
     assert "| double | add_column |  | " in card and "out" not in card, "the card names a column the data lacks"
+
+
+def test_checkpoints_go_to_any_fsspec_folder(tmp_path: Path) -> None:
+    # memory:// stands in for a bucket or a Hub repository mounted through fsspec (no network).
+    import fsspec
+
+    url = f"memory://ckpt-{tmp_path.name}"
+    two_leaves(tmp_path / "c").run(checkpoint_strategy=CheckpointStrategy(every_n_rows=30), checkpoint_path=url)
+    loaded = Distiset.load_from_disk(url)
+    assert sorted(loaded["double"]["train"]["out"]) == [n * 2 for n in range(50)]
+    fsspec.filesystem("memory").rm(url.removeprefix("memory://"), recursive=True)
+
+
+def test_the_distiset_of_a_run_is_memory_mapped_from_the_cache_objects(tmp_path: Path) -> None:
+    with Pipeline(name="mapped", cache_dir=tmp_path) as p:
+        GenerateNumbers(count=50, batch_size=10) >> AddColumn(name="double", factor=2, input_batch_size=10)
+    for distiset in (p.run(), p.run()):  # the run, then the finished run loaded from the cache
+        ds = distiset["default"]["train"]
+        files = [Path(f["filename"]) for f in ds.cache_files]
+        assert len(files) == 5 and all(f.parent.parent == tmp_path / "objects" for f in files)
+        assert sorted(ds["out"]) == [n * 2 for n in range(50)]
+    assert create_distiset(next(tmp_path.glob("mapped/*/data")))["default"]["train"]["out"] == ds["out"]

@@ -12,11 +12,11 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 from datasets.fingerprint import generate_random_fingerprint
-from datasets.table import InMemoryTable
+from datasets.table import InMemoryTable, MemoryMappedTable, Table
+from datasets.table import concat_tables as concat_mapped
 
 from synthgen.errors import ConfigError
 from synthgen.names import check_name
-from synthgen.store import Store
 from synthgen.values import TAGGED_JSON, decode_text, encoded_columns
 from synthgen.yaml_io import dump_yaml, load_yaml
 
@@ -71,10 +71,12 @@ def with_values(dataset: datasets.Dataset, columns: list[str]) -> datasets.Datas
     return dataset
 
 
-def _dataset(table: pa.Table, fingerprint: str | None = None) -> datasets.Dataset:
-    """The dataset of a leaf's table, decoding its tagged-JSON columns."""
-    columns = encoded_columns(table.schema)
-    dataset = (ValuesDataset if columns else datasets.Dataset)(InMemoryTable(table), fingerprint=fingerprint)
+def _dataset(table: pa.Table | Table, fingerprint: str | None = None) -> datasets.Dataset:
+    """The dataset of a leaf's table (an Arrow table, or a ``datasets`` table such as a memory-mapped
+    one), decoding its tagged-JSON columns."""
+    wrapped = table if isinstance(table, Table) else InMemoryTable(table)
+    columns = encoded_columns(wrapped.schema)
+    dataset = (ValuesDataset if columns else datasets.Dataset)(wrapped, fingerprint=fingerprint)
     return with_values(dataset, columns)
 
 
@@ -125,6 +127,9 @@ class Distiset(dict):  # type: ignore[type-arg]
         fs, root = fsspec.core.url_to_fs(str(path), **(storage_options or {}))
         if not fs.isdir(root):
             raise ConfigError(f"no Distiset at '{path}': give the folder that Distiset.save_to_disk wrote")
+        shards = _checkpoint_shards(fs, root)
+        if shards:
+            return _from_shards(cls(), fs, root, shards)
         out = cls()
         for entry in sorted(fs.ls(root, detail=True), key=lambda e: e["name"]):
             name = entry["name"].rstrip("/").rsplit("/", 1)[-1]
@@ -208,16 +213,54 @@ def create_distiset(data_dir: str | Path, pipeline_path: str | Path | None = Non
     return distiset
 
 
-def distiset_from_outputs(store: Store, outputs: dict[str, list[tuple[str, int]]]) -> Distiset:
-    """A Distiset of the rows written so far (used by checkpoints)."""
+def mapped_distiset(files: dict[str, list[Path]], pipeline_path: Path | None = None) -> Distiset | None:
+    """The Distiset of a run memory-mapped from its leaves' cache objects (Arrow IPC files), as
+    ``datasets`` maps its own files: memory stays flat whatever the size of the data.
+
+    Args:
+        files: per leaf step, the object files of its released batches, in order (empty ones left out).
+        pipeline_path: the run's ``pipeline.yaml``.
+
+    Returns:
+        The Distiset, or ``None`` when a leaf's batches do not share one schema (a column typed
+        differently from batch to batch): :func:`create_distiset` reads those from the Parquet files.
+    """
+    distiset = Distiset()
+    for leaf, paths in files.items():
+        tables = [MemoryMappedTable.from_file(str(path)) for path in paths]
+        if not tables or len({t.schema for t in tables}) != 1:
+            return None
+        fingerprint = hashlib.blake2b(repr([p.name for p in paths]).encode(), digest_size=16).hexdigest()
+        key = "default" if len(files) == 1 else leaf
+        distiset[key] = datasets.DatasetDict({"train": _dataset(concat_mapped(tables), fingerprint)})
+    if pipeline_path is not None and pipeline_path.exists():
+        distiset.pipeline_yaml = load_yaml(pipeline_path.read_text())
+    return distiset
+
+
+def _checkpoint_shards(fs: Any, root: str) -> list[dict[str, Any]]:
+    """The shards a checkpoint folder's manifest lists (none for a folder ``save_to_disk`` wrote)."""
+    if not fs.exists(f"{root}/manifest.json"):
+        return []
+    with fs.open(f"{root}/manifest.json") as fh:
+        return list(json.load(fh).get("shards", []))
+
+
+def _from_shards(out: Distiset, fs: Any, root: str, shards: list[dict[str, Any]]) -> Distiset:
+    """A checkpoint folder (:class:`synthgen.runner.checkpoint.CheckpointExport`) as one Distiset."""
     from synthgen.runner.journal import concat_tables
 
-    distiset = Distiset()
-    for leaf, objs in outputs.items():
-        key = "default" if len(outputs) == 1 else leaf
-        table = concat_tables([store.get_table(d) for d, _ in objs])
-        distiset[key] = datasets.DatasetDict({"train": _dataset(table)})
-    return distiset
+    for shard in shards:
+        if shard["path"].startswith("/") or ".." in shard["path"].split("/"):
+            raise ConfigError(f"checkpoint manifest in '{root}' lists shard '{shard['path']}' outside its folder")
+    for config in dict.fromkeys(s["config"] for s in shards):
+        check_name("Distiset config", config)
+        tables = [pq.read_table(f"{root}/{s['path']}", filesystem=fs) for s in shards if s["config"] == config]
+        out[config] = datasets.DatasetDict({"train": _dataset(concat_tables(tables))})
+    if fs.exists(f"{root}/{PIPELINE_YAML}"):
+        with fs.open(f"{root}/{PIPELINE_YAML}") as fh:
+            out.pipeline_yaml = load_yaml(fh)
+    return out
 
 
 def manifest(path: str) -> dict[str, Any]:

@@ -130,8 +130,16 @@ class Pipeline:
         own and runs beside the others; runs of the same parameters share it, one after the other."""
         return self.aggregated_steps_signature
 
-    def dump(self) -> dict[str, Any]:
-        """The resolved pipeline as plain data (what pipeline.yaml holds); never secrets."""
+    def dump(self, graph: plan.Graph | None = None) -> dict[str, Any]:
+        """The resolved pipeline as plain data (what pipeline.yaml holds); never secrets.
+
+        Args:
+            graph: this pipeline's graph when the caller has built it already (a run builds it once).
+
+        Returns:
+            The plain data.
+        """
+        graph = graph or self.graph()
         return {
             "pipeline": {
                 "name": self.name,
@@ -141,9 +149,9 @@ class Pipeline:
                 **({"routing": {u: {"to": targets, **router.identity} for u, (router, targets) in self.routes.items()}}
                    if self.routes else {}),
             },
-            "signature": self.signature,
-            "aggregated_steps_signature": self.aggregated_steps_signature,
-            "provenance": {name: _provenance(step) for name, step in self.steps.items()},
+            "signature": plan.pipeline_signature(graph),
+            "aggregated_steps_signature": plan.aggregated_signature(graph),
+            "provenance": {name: _provenance(step, graph.nodes[name].fingerprint) for name, step in self.steps.items()},
         }
 
     # ---- running ---------------------------------------------------------------------------
@@ -245,7 +253,12 @@ class Pipeline:
             ConfigError: an unknown format.
         """
         from synthgen.pipeline_files import save_pipeline
+        from synthgen.store import Store
 
+        # The file names inline rows by digest: store them, so that the file runs on its own.
+        store = Store(self.cache_dir)
+        for step in self.steps.values():
+            step.store_inline_data(store)
         save_pipeline(self.dump(), path, format)
 
     @classmethod
@@ -293,9 +306,9 @@ class Pipeline:
             self._dataset_loader.connect(root)
 
 
-def _provenance(step: _Step) -> dict[str, Any]:
+def _provenance(step: _Step, fingerprint: str) -> dict[str, Any]:
     """Which fingerprint (and model) produces a step's columns: for pipeline.yaml and the dataset card."""
-    out: dict[str, Any] = {"fingerprint": plan.step_fingerprint(step), "columns": step.output_columns()}
+    out: dict[str, Any] = {"fingerprint": fingerprint, "columns": step.output_columns()}
     llm = getattr(step, "llm", None)
     if llm is not None:
         out["model"] = llm.model_name

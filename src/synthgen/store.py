@@ -32,7 +32,7 @@ _LEGACY_PICKLED = b"synthgen.pickled_columns"  # metadata of objects from earlie
 
 
 _ACTIVE: Store | None = None
-SHARED_DIRS = frozenset({"objects", "batches", "requests", "offline", "routes", "leases"})
+SHARED_DIRS = frozenset({"objects", "batches", "requests", "offline", "routes", "leases", "inline"})
 """Folders of the cache root shared by every pipeline; no pipeline may be named like one."""
 
 
@@ -91,7 +91,10 @@ class Store:
 
     def put_table(self, table: pa.Table) -> str:
         """Write a table once; return its digest."""
-        data = table_to_bytes(table)
+        return self.put_ipc(table_to_bytes(table))
+
+    def put_ipc(self, data: bytes) -> str:
+        """Write an Arrow IPC stream (from :func:`table_to_bytes`) once; return its digest."""
         digest = digest_bytes(data)
         name = self._object_name(digest)
         # Content addressing makes a rewrite unnecessary unless the stored copy is missing or damaged
@@ -111,6 +114,22 @@ class Store:
     def put_rows(self, rows: list[dict[str, Any]]) -> tuple[str, int]:
         """Write rows; return ``(digest, number of rows)``."""
         return self.put_table(rows_to_table(rows)), len(rows)
+
+    def verified_object_file(self, digest: str) -> Path | None:
+        """The local file of an intact object, for memory-mapping; ``None`` when the cache is remote or
+        the object is missing or damaged. The bytes are hashed through reads, not through a mapping, so
+        checking a large object puts none of it in this process's memory."""
+        if self.remote is not None:
+            return None
+        path = Path(self.location) / self._object_name(digest)
+        hasher = hashlib.blake2b(digest_size=20)
+        try:
+            with path.open("rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    hasher.update(chunk)
+        except OSError:
+            return None
+        return path if hasher.hexdigest() == digest else None
 
     def has_object(self, digest: str) -> bool:
         return self.shared.exists(self._object_name(digest))

@@ -17,11 +17,22 @@ from tests.cli.conftest import RunCli
 
 @pytest.fixture
 def recorded(tmp_path: Path) -> Path:
-    with Pipeline(name="demo") as pipeline:
+    # The CLI runs use tmp_path/cache (run_cli): save() stores the inline rows there, which pipeline.yaml
+    # names by hash.
+    with Pipeline(name="demo", cache_dir=tmp_path / "cache") as pipeline:
         LoadDataFromDicts(name="load", data=[{"instruction": "hi"}]) >> TextGeneration(name="gen", llm=FakeLLM())
     path = tmp_path / "pipeline.yaml"
-    path.write_text(yaml.safe_dump(pipeline.dump()))
+    pipeline.save(path)
     return path
+
+
+def test_run_config_without_the_inline_rows_in_the_cache_is_a_clear_error(run_cli: RunCli, tmp_path: Path) -> None:
+    with Pipeline(name="demo") as pipeline:
+        LoadDataFromDicts(name="load", data=[{"instruction": "hi"}]) >> TextGeneration(name="gen", llm=FakeLLM())
+    (tmp_path / "elsewhere.yaml").write_text(yaml.safe_dump(pipeline.dump()))
+    ran = run_cli("synthgen.cli.main", "pipeline", "run", "--config", "elsewhere.yaml", "--output-dir", "out")
+    assert ran.returncode != 0
+    assert "step 'load' refers to inline rows" in ran.stderr and "no longer has" in ran.stderr, ran.stderr
 
 
 def test_info_lists_steps_connections_stages_and_runtime_parameters(run_cli: RunCli, recorded: Path) -> None:

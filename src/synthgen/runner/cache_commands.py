@@ -17,7 +17,7 @@ from synthgen.cache_location import resolve_cache_root
 from synthgen.errors import CacheError
 from synthgen.names import check_name
 from synthgen.paths import inside
-from synthgen.runner.journal import run_lock
+from synthgen.runner.journal import INLINE_DATA, run_lock
 from synthgen.steps.base import output_relevant
 from synthgen.store import SHARED_DIRS, Store
 from synthgen.yaml_io import load_yaml_file
@@ -279,6 +279,7 @@ def gc(cache_dir: str | Path | None = None) -> str:
 def _live_objects(root: Path) -> set[str]:
     live: set[str] = set()
     for pdir in _pipeline_dirs(root):
+        live.update(_json(pdir / INLINE_DATA).get("objects", []))
         for f in (pdir / "batch_manager_steps").glob("*.json"):
             live.update(d for d, _ in _json(f).get("outputs", []))
         for log in (pdir / "batch_manager_steps").glob("*.log"):

@@ -107,6 +107,11 @@ class Journal:
     def write_pipeline_yaml(self, dump: dict[str, Any]) -> None:
         write_atomic(self.pdir / "pipeline.yaml", dump_yaml(dump).encode())
 
+    def record_inline_data(self, digests: list[str]) -> None:
+        """The objects holding the pipeline's inline rows (kept by ``cache gc`` while this folder exists)."""
+        if digests or (self.pdir / INLINE_DATA).exists():
+            write_record(self.pdir, INLINE_DATA, {"objects": digests})
+
     def save(self, dump: dict[str, Any], stages: list[list[str]], summary: dict[str, dict[str, int]],
              outputs: dict[str, list[tuple[str, int]]], finished: bool) -> None:
         state = {"aggregated_steps_signature": dump["aggregated_steps_signature"], "signature": dump["signature"],
@@ -162,6 +167,7 @@ class Journal:
         write_record(self.pdir, f"runs/{time.time_ns()}.json", run)
 
 
+INLINE_DATA = "inline_data.json"
 _REPORTED: set[str] = set()  # damaged journal files already reported by this process
 
 

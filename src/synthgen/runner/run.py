@@ -16,7 +16,7 @@ from synthgen import interrupts, plan
 from synthgen.errors import ConfigError, OfflineBatchGenerationNotFinished, PipelineInterrupted, SynthgenError
 from synthgen.llms.rescue import import_rescued
 from synthgen.logging import setup_logging
-from synthgen.runner.checkpoint import CheckpointStrategy, export_checkpoint
+from synthgen.runner.checkpoint import CheckpointExport, CheckpointStrategy
 from synthgen.runner.failures import (
     Failures,
     check_fraction,
@@ -26,7 +26,7 @@ from synthgen.runner.failures import (
     summary_lines,
 )
 from synthgen.runner.gpus import assign_gpus
-from synthgen.runner.journal import Journal, run_lock, write_leaf_data
+from synthgen.runner.journal import Journal, read_record, run_lock, write_leaf_data
 from synthgen.runner.loop import Executor, Scheduler
 from synthgen.runner.progress import Progress
 from synthgen.runner.signals import graceful_sigint
@@ -89,17 +89,22 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
     # Locally the runner gives each replica its devices; on Ray the cluster's scheduler does.
     gpu_plan = assign_gpus(graph, stages) if runner == "local" else {}
     store = Store(pipeline.cache_dir)
-    pdir = store.pipeline_dir(pipeline.name, pipeline.folder_key)
+    dump = pipeline.dump(graph)  # the graph and the fingerprints are computed once per run
+    folder_key = dump["aggregated_steps_signature"]  # = pipeline.folder_key
+    pdir = store.pipeline_dir(pipeline.name, folder_key)
     forced = forced_steps(graph, use_cache)
-    dump = pipeline.dump()
-    with run_lock(pdir, pipeline.name), _lease(store, pipeline):
+    with run_lock(pdir, pipeline.name), _lease(store, pipeline.name, folder_key):
         journal = Journal(pdir, source_states(graph), {n: node.fingerprint for n, node in graph.nodes.items()})
         finished = not forced and journal.finished_with(dump["aggregated_steps_signature"])
         if finished and not (retry_failed and journal.failed_rows()):
             logger.info(f"pipeline '{pipeline.name}' loaded from cache ({pdir}): nothing to compute")
-            return _finish(_distiset(pdir), step_failures(journal.read().get("steps", {})), max_failed_fraction)
+            leaves = {leaf: read_record(pdir, f"batch_manager_steps/{leaf}.json").get("outputs", [])
+                      for leaf in graph.leaves()}
+            return _finish(_distiset(pdir, store, leaves), step_failures(journal.read().get("steps", {})),
+                           max_failed_fraction)
         preflight_llms(graph)
         with cache_writes(pdir, "the pipeline's files"):
+            store_inline_data(graph, store, journal)
             import_rescued(store)
             journal.mark_unfinished()
             journal.write_pipeline_yaml(dump)
@@ -108,26 +113,26 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
         executor = make_executor(runner, store, log_level, runner_options)
         if runner != "local" and any(node.gpus for node in graph.nodes.values()):
             plan.check_gpus(graph, stages, executor.cluster_gpus())  # type: ignore[attr-defined]
-        run_dir = interrupts.new_run_dir(store.run_location(pipeline.name, pipeline.folder_key))
+        run_dir = interrupts.new_run_dir(store.run_location(pipeline.name, folder_key))
+        checkpoints = (CheckpointExport(checkpoint_path, folder_key, checkpoint_strategy.extra_params
+                                        if checkpoint_strategy else {}, dump) if checkpoint_path else None)
         scheduler = _execute(graph, stages, store, journal, dump, forced, gpu_plan, executor,
-                             checkpoint_strategy, checkpoint_path, run_dir, retry_failed)
+                             checkpoint_strategy, checkpoints, run_dir, retry_failed)
         try:
             with cache_writes(journal.pdir, "the dataset's Parquet files"):
                 for leaf in graph.leaves():
                     write_leaf_data(store, journal.data_dir, leaf, scheduler.states[leaf].outputs)
         finally:
             executor.shutdown()  # the last stage's replicas unload and exit while the data is written
+        if checkpoints is not None:
+            checkpoints.export(store, {leaf: scheduler.states[leaf].outputs for leaf in graph.leaves()})
         with cache_writes(journal.pdir, "the run's journal"):
             _save(journal, dump, stages, scheduler, finished=True)
             journal.clear_offline_jobs()
             journal.record_run(dump, {n: node.fingerprint for n, node in graph.nodes.items()}, scheduler.summary(),
                                forced)
-    distiset = _distiset(pdir)
+    distiset = _distiset(pdir, store, {leaf: scheduler.states[leaf].outputs for leaf in graph.leaves()})
     _log_summary(scheduler)
-    if checkpoint_path:
-        export_checkpoint(distiset, checkpoint_path, dump["aggregated_steps_signature"],
-                          sum(len(d["train"]) for d in distiset.values()),
-                          checkpoint_strategy.extra_params if checkpoint_strategy else {})
     _fire("synthgen_after_pipeline_run", pipeline=pipeline, distiset=distiset)
     return _finish(distiset, step_failures(scheduler.summary()), max_failed_fraction)
 
@@ -143,7 +148,7 @@ def _finish(distiset: Distiset, failures: Failures, max_failed_fraction: float) 
 
 def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: Journal, dump: dict[str, Any],
              forced: set[str], gpu_plan: dict[str, list[list[str]]], executor: Executor,
-             strategy: CheckpointStrategy | None, checkpoint_path: str | None, run_dir: str,
+             strategy: CheckpointStrategy | None, checkpoints: CheckpointExport | None, run_dir: str,
              retry_failed: bool = True) -> Scheduler:
     progress = Progress(list(graph.nodes))
     scheduler = Scheduler(graph, store, executor, forced, gpu_plan, progress, retry_failed)
@@ -152,8 +157,8 @@ def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: 
     scheduler.prestart = {n for n in graph.nodes if n in forced or not journal.has_progress(n)}
     scheduler.on_release = journal.log_output
     scheduler.run_dir = run_dir
-    if strategy and checkpoint_path:
-        scheduler.on_tick = lambda: _checkpoint(scheduler, graph, store, strategy, checkpoint_path, dump)
+    if strategy and checkpoints:
+        scheduler.on_tick = lambda: _checkpoint(scheduler, graph, store, strategy, checkpoints)
     started = time.monotonic()
     try:
         with graceful_sigint(scheduler.interrupt, lambda: executor.shutdown(force=True)):
@@ -186,15 +191,22 @@ def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: 
     return scheduler
 
 
-def _lease(store: Store, pipeline: Pipeline) -> AbstractContextManager[None]:
+def _lease(store: Store, name: str, folder_key: str) -> AbstractContextManager[None]:
     """On an object-storage cache, one driver at a time per pipeline (a local run lock covers one machine)."""
-    shared = store.shared_pipeline_location(pipeline.name, pipeline.folder_key)
+    shared = store.shared_pipeline_location(name, folder_key)
     if shared is None:
         return nullcontext()
     from synthgen.blobs import RemoteBlobs
     from synthgen.runner.lease import driver_lease
 
-    return driver_lease(RemoteBlobs(shared), pipeline.name)
+    return driver_lease(RemoteBlobs(shared), name)
+
+
+def store_inline_data(graph: plan.Graph, store: Store, journal: Journal) -> None:
+    """Write the rows steps hold in their parameters to the store, once, and note their objects in the
+    pipeline's folder, where ``synthgen cache gc`` finds them (pipeline.yaml names them by digest)."""
+    digests = [d for name in plan.topological_order(graph) for d in graph.nodes[name].step.store_inline_data(store)]
+    journal.record_inline_data(digests)
 
 
 def source_states(graph: plan.Graph) -> dict[str, Any]:
@@ -267,23 +279,27 @@ def _save_after_error(journal: Journal, dump: dict[str, Any], stages: list[list[
 
 
 def _checkpoint(scheduler: Scheduler, graph: plan.Graph, store: Store, strategy: CheckpointStrategy,
-                path: str, dump: dict[str, Any]) -> None:
+                checkpoints: CheckpointExport) -> None:
     leaves = graph.leaves()
     rows = sum(r for leaf in leaves for _, r in scheduler.states[leaf].outputs)
 
     def export() -> None:
-        from synthgen.distiset import distiset_from_outputs
-
-        distiset = distiset_from_outputs(store, {leaf: scheduler.states[leaf].outputs for leaf in leaves})
-        where = export_checkpoint(distiset, path, dump["aggregated_steps_signature"], rows, strategy.extra_params)
-        logger.info(f"checkpoint: {rows:,} rows exported to {where}")
+        held = checkpoints.export(store, {leaf: scheduler.states[leaf].outputs for leaf in leaves})
+        logger.info(f"checkpoint: {held:,} rows in {checkpoints.location}")
 
     strategy.maybe_export(rows, export)
 
 
-def _distiset(pdir: Path) -> Distiset:
-    from synthgen.distiset import create_distiset
+def _distiset(pdir: Path, store: Store, outputs: dict[str, list[Any]]) -> Distiset:
+    """The run's Distiset, memory-mapped from the leaves' cache objects when they are local and intact,
+    else read from the Parquet files of ``data/``."""
+    from synthgen.distiset import create_distiset, mapped_distiset
 
+    files = {leaf: [store.verified_object_file(str(d)) for d, rows in objs if rows] for leaf, objs in outputs.items()}
+    if all(path is not None for paths in files.values() for path in paths):
+        mapped = mapped_distiset({leaf: [p for p in paths if p] for leaf, paths in files.items()}, pdir / "pipeline.yaml")
+        if mapped is not None:
+            return mapped
     return create_distiset(pdir / "data", pdir / "pipeline.yaml")
 
 

@@ -19,6 +19,7 @@ from synthgen.names import check_name
 
 if TYPE_CHECKING:
     from synthgen.pipeline import Pipeline
+    from synthgen.store import Store
 
 Row = dict[str, Any]
 StepInput = list[Row]
@@ -219,6 +220,18 @@ class _Step(BaseModel):
         """Output-relevant parameters: what a fingerprint hashes."""
         dumped = {k: v for k, v in self.dump().items() if k not in type(self).signature_exclude}
         return output_relevant(dumped)
+
+    def store_inline_data(self, store: Store) -> list[str]:
+        """Write the rows this step holds in its parameters to ``store`` (once; the runner calls this
+        before a run), so that pipeline.yaml and the worker processes carry only their digest.
+
+        Returns:
+            The digests of the objects the step's data lives in (none for most steps).
+
+        Raises:
+            ConfigError: the step was built from a pipeline.yaml whose rows the cache no longer has.
+        """
+        return []
 
 
 def set_runtime_parameters(model: BaseModel, values: dict[str, Any], owner: str) -> None:

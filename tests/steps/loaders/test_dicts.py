@@ -6,6 +6,7 @@ import pytest
 
 from synthgen.errors import ConfigError
 from synthgen.steps.loaders import LoadDataFromDicts, rows_from_dataset
+from synthgen.steps.loaders.inline import content_hash
 
 
 def _run(step: LoadDataFromDicts, offset: int = 0) -> list[tuple[list[dict], bool]]:
@@ -55,7 +56,8 @@ def test_batch_size_is_a_runtime_parameter_outside_the_fingerprint() -> None:
     step.set_runtime_parameters({"batch_size": 7})
     assert step.batch_size == 7
     assert "batch_size" not in step.fingerprint_params()
-    assert step.fingerprint_params()["data"] == [{"n": 1}]
+    # The rows are named by their content hash (issue 19: inline rows are data, not configuration).
+    assert step.fingerprint_params()["data"]["inline_rows"] == content_hash([{"n": 1}])
 
 
 @pytest.mark.parametrize(

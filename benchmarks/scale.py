@@ -1,0 +1,200 @@
+"""Scale with the data (issue 19): what users do — rows passed inline with ``LoadDataFromDicts(data=rows)``,
+three trivial ``@step`` functions, batches of 1,000 rows — against a plain loop that applies the same
+functions and writes Parquet, measured in the same run.
+
+Each pipeline runs in a process of its own (its wall time is the whole process's, and its peak PSS is
+that of its whole process tree, workers included). Printed:
+
+- wall time and peak PSS at each size, and the ratio to the plain loop;
+- peak PSS at the largest size / at the smallest (target <= 1.5);
+- the cached rerun of the finished smallest pipeline, whole process (target <= 1.0 s at 100k);
+- cache bytes per byte of final Parquet: 4 steps over 100k rows of 200-character text, each adding
+  one small column (target <= 1.5);
+- checkpoint bytes per byte of final Parquet, the same pipeline exported 20 times (target <= 2).
+
+Run: ``python benchmarks/scale.py [sizes...]`` (default 100000 1000000).
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+from synthgen import CheckpointStrategy, Pipeline
+from synthgen.steps import step
+from synthgen.steps.base import StepInput
+from synthgen.steps.loaders import LoadDataFromDicts
+
+BATCH = 1_000
+TEXT_ROWS = 100_000
+
+
+def f1(row: dict) -> dict:
+    return {**row, "a": row["n"] + 1}
+
+
+def f2(row: dict) -> dict:
+    return {**row, "b": row["a"] * 2}
+
+
+def f3(row: dict) -> dict:
+    return {**row, "c": str(row["b"])}
+
+
+@step(inputs=["n"], outputs=["a"])
+def Step1(inputs: StepInput):  # noqa: ANN201, N802 - a step class, named like one
+    yield [f1(r) for r in inputs]
+
+
+@step(inputs=["a"], outputs=["b"])
+def Step2(inputs: StepInput):  # noqa: ANN201, N802
+    yield [f2(r) for r in inputs]
+
+
+@step(inputs=["b"], outputs=["c"])
+def Step3(inputs: StepInput):  # noqa: ANN201, N802
+    yield [f3(r) for r in inputs]
+
+
+@step(inputs=["text"], outputs=["length"])
+def Length(inputs: StepInput):  # noqa: ANN201, N802
+    yield [{**r, "length": len(r["text"])} for r in inputs]
+
+
+@step(inputs=["text"], outputs=["first"])
+def First(inputs: StepInput):  # noqa: ANN201, N802
+    yield [{**r, "first": r["text"][:1]} for r in inputs]
+
+
+@step(inputs=["length"], outputs=["long"])
+def Long(inputs: StepInput):  # noqa: ANN201, N802
+    yield [{**r, "long": r["length"] > 100} for r in inputs]
+
+
+def plain_loop(n: int, out: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [f3(f2(f1({"n": i}))) for i in range(n)]
+    pq.write_table(pa.Table.from_pylist(rows), out)
+
+
+def run_numbers(n: int, cache: str) -> int:
+    rows = [{"n": i} for i in range(n)]
+    with Pipeline(name=f"scale-{n}", cache_dir=cache) as p:
+        LoadDataFromDicts(data=rows, batch_size=BATCH) >> Step1(input_batch_size=BATCH) \
+            >> Step2(input_batch_size=BATCH) >> Step3(input_batch_size=BATCH)
+    return len(p.run()["default"]["train"])
+
+
+def run_text(cache: str, checkpoints: str | None) -> int:
+    rows = [{"id": i, "text": _text(i)} for i in range(TEXT_ROWS)]
+    with Pipeline(name="scale-text", cache_dir=cache) as p:
+        LoadDataFromDicts(data=rows, batch_size=BATCH) >> Length(input_batch_size=BATCH) \
+            >> First(input_batch_size=BATCH) >> Long(input_batch_size=BATCH)
+    strategy = CheckpointStrategy(every_n_rows=TEXT_ROWS // 20) if checkpoints else None
+    return len(p.run(checkpoint_strategy=strategy, checkpoint_path=checkpoints)["default"]["train"])
+
+
+def _text(seed: int) -> str:
+    """200 characters of words, different for every row (text as steps write it, not one repeated line)."""
+    rng = random.Random(seed)
+    words = [WORDS[rng.randrange(len(WORDS))] for _ in range(60)]
+    return " ".join(words)[:200]
+
+
+WORDS = [f"{a}{b}{c}" for a in "bcdfgklmnprstvz" for b in "aeiou" for c in ("", "n", "r", "st", "l")]
+
+
+def child(argv: list[str]) -> None:
+    if argv[0] == "numbers":
+        print(run_numbers(int(argv[1]), argv[2]))
+    else:
+        print(run_text(argv[1], argv[2] if len(argv) > 2 else None))
+
+
+def measured(*args: str) -> tuple[float, float]:
+    """Run this script as a child with ``args``: ``(wall seconds, peak PSS MB of its process tree)``."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, __file__, "--child", *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = _sample_pss(psutil.Process(proc.pid), proc)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"child {args} failed with exit code {proc.returncode}")
+    return wall, peak
+
+
+def _sample_pss(root: psutil.Process, proc: subprocess.Popen) -> float:
+    peak = [0.0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            total = 0
+            try:
+                tree = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                tree = []
+            for p in tree:
+                try:
+                    total += p.memory_full_info().pss
+                except psutil.Error:
+                    continue
+            peak[0] = max(peak[0], total / 2**20)
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    proc.wait()
+    done.set()
+    thread.join()
+    return peak[0]
+
+
+def folder_bytes(*folders: Path) -> int:
+    return sum(f.stat().st_size for folder in folders if folder.exists() for f in folder.rglob("*") if f.is_file())
+
+
+def main(sizes: list[int]) -> None:
+    peaks: dict[int, float] = {}
+    print(f"{'rows':>10} {'plain s':>8} {'synthgen s':>11} {'ratio':>6} {'peak PSS MB':>12}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            start = time.perf_counter()
+            plain_loop(n, Path(tmp) / f"plain-{n}.parquet")
+            plain = time.perf_counter() - start
+            wall, peaks[n] = measured("numbers", str(n), f"{tmp}/cache-{n}")
+            print(f"{n:>10,} {plain:>8.2f} {wall:>11.2f} {wall / plain:>6.1f} {peaks[n]:>12,.0f}")
+        if len(sizes) > 1:
+            print(f"peak PSS {sizes[-1]:,} / {sizes[0]:,} rows: {peaks[sizes[-1]] / peaks[sizes[0]]:.2f}")
+        reruns = [measured("numbers", str(sizes[0]), f"{tmp}/cache-{sizes[0]}")[0] for _ in range(3)]
+        print(f"cached rerun of the finished {sizes[0]:,}-row pipeline, whole process: best {min(reruns):.2f} s "
+              f"of {', '.join(f'{r:.2f}' for r in reruns)}")
+        storage(Path(tmp))
+
+
+def storage(tmp: Path) -> None:
+    cache, ckpt = tmp / "text-cache", tmp / "text-ckpt"
+    measured("text", str(cache), str(ckpt))
+    [pdir] = [p for p in (cache / "scale-text").iterdir() if p.is_dir()]
+    final = folder_bytes(pdir / "data")
+    shared = folder_bytes(cache / "objects", cache / "batches", cache / "inline")
+    exports = folder_bytes(ckpt)
+    print(f"cache bytes per final Parquet byte (4 steps, {TEXT_ROWS:,} rows of 200-character text): "
+          f"{shared / final:.2f} ({shared / 2**20:.1f} MB / {final / 2**20:.1f} MB)")
+    print(f"checkpoint bytes per final Parquet byte (20 exports): {exports / final:.2f} ({exports / 2**20:.1f} MB)")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:
+        child(sys.argv[2:])
+    else:
+        main([int(a) for a in sys.argv[1:]] or [100_000, 1_000_000])
