@@ -29,6 +29,7 @@ _BUILTINS = {
     "FormatChatGenerationDPO": "formatting_chat", "FormatChatGenerationSFT": "formatting_chat",
     "MergeColumns": "merge", "TruncateTextColumn": "truncate", "DataSampler": "sampler",
     "EmbeddingDedup": "embedding_dedup",
+    "DeitaFiltering": "deita",
     "CombineColumns": "columns", "ConversationTemplate": "conversation",
 }
 

@@ -25,6 +25,7 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("truncate_text_column", "synthgen.steps.truncate:TruncateTextColumn"),
     ("data_sampler", "synthgen.steps.sampler:DataSampler"),
     ("embedding_dedup", "synthgen.steps.embedding_dedup:EmbeddingDedup"),
+    ("deita_filtering", "synthgen.steps.deita:DeitaFiltering"),
     ("combine_columns", "synthgen.steps.columns:CombineColumns"),
     ("conversation_template", "synthgen.steps.conversation:ConversationTemplate"),
 )
