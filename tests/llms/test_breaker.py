@@ -40,13 +40,20 @@ def test_rate_limits_open_the_breaker_only_after_the_patience_with_no_success() 
 
 
 def test_the_limit_drops_once_per_round_not_once_per_429() -> None:
-    limit = AdaptiveLimit(64)
+    limit = AdaptiveLimit(64, min_interval=0.0)
     epoch = limit.epoch
     for _ in range(50):  # a burst of 429s from one round of requests is one signal
         limit.on_rate_limited(epoch)
     assert limit.limit == 48
-    limit.on_rate_limited(limit.epoch)  # a request sent after that decrease lowers it again at once
+    limit.on_rate_limited(limit.epoch)  # a request sent after that decrease lowers it again
     assert limit.limit == 36
+
+
+def test_the_limit_drops_at_most_once_a_second() -> None:
+    limit = AdaptiveLimit(64)
+    limit.on_rate_limited(limit.epoch)
+    limit.on_rate_limited(limit.epoch)  # a new round, but within the second: a steady 429 rate is no cap
+    assert limit.limit == 48
 
 
 def test_429s_do_not_use_up_a_requests_retries(engine_for) -> None:

@@ -44,13 +44,14 @@ class RequestLeases:
 
     def __init__(self, root: Path) -> None:
         self.folder = root / "leases" / "requests"
+        self._prefix = f"{self.folder}/"  # paths as strings: this runs twice per LLM request
         self._held: set[str] = set()
         self._lock = threading.Lock()
         self._beating = False
         self._me = json.dumps({"host": _HOST, "pid": os.getpid()}).encode()
 
-    def _path(self, key: str) -> Path:
-        return self.folder / key[:2] / f"{key}.lease"
+    def _path(self, key: str) -> str:
+        return f"{self._prefix}{key[:2]}/{key}.lease"
 
     def acquire(self, key: str) -> bool:
         """Take the lease of ``key``; ``False`` when another live run holds it."""
@@ -63,25 +64,25 @@ class RequestLeases:
                 return True
             if not self._stale(path):
                 return False
-            path.unlink(missing_ok=True)
+            _unlink(path)
         return False
 
     def release(self, key: str) -> None:
         """Give the lease back (the answer is in the cache, or the request failed)."""
         with self._lock:
             self._held.discard(key)
-        self._path(key).unlink(missing_ok=True)
+        _unlink(self._path(key))
 
     def held_elsewhere(self, key: str) -> bool:
         """Whether a live run other than this one still holds ``key``."""
         path = self._path(key)
-        return path.exists() and not self._stale(path)
+        return os.path.exists(path) and not self._stale(path)
 
-    def _create(self, path: Path) -> bool:
+    def _create(self, path: str) -> bool:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             return self._create(path)
         except FileExistsError:
             return False
@@ -92,11 +93,11 @@ class RequestLeases:
         return True
 
     @staticmethod
-    def _stale(path: Path) -> bool:
+    def _stale(path: str) -> bool:
         """A lease not refreshed for :data:`STALE_AFTER` seconds, or whose holder on this host is dead."""
         try:
-            age = time.time() - path.stat().st_mtime
-            holder = json.loads(path.read_bytes() or b"{}")
+            age = time.time() - os.stat(path).st_mtime
+            holder = json.loads(Path(path).read_bytes() or b"{}")
         except FileNotFoundError:
             return True
         except (OSError, ValueError):  # being written right now, or damaged: judge by its age
@@ -124,6 +125,13 @@ class RequestLeases:
                     os.utime(self._path(key))
                 except OSError:
                     pass  # released meanwhile
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 _LEASES: dict[str, RequestLeases] = {}

@@ -12,14 +12,16 @@ import time
 class AdaptiveLimit:
     """At most ``limit`` requests in flight; the limit drops on rate limiting and climbs back on success.
 
-    Decreases are multiplicative and at most one per round of requests (a burst of 429s is one signal,
-    not fifty): each request notes the ``epoch`` it was sent in, and only a 429 of a request sent since
-    the last decrease lowers the limit again. So the limit falls to a server's cap within a few round
-    trips, however short they are. Increases are small and additive, so a server that recovers gets its
-    full concurrency back within a few hundred successful requests.
+    Decreases are multiplicative, at most one a second and one per round of requests: each request
+    notes the ``epoch`` it was sent in, and a 429 of a request sent before the last decrease is old news
+    (a burst of 429s is one signal, not fifty). Increases are small and additive, so a server that
+    recovers gets its full concurrency back within a few hundred successful requests, and a provider that
+    answers a steady fraction of requests with 429 whatever the concurrency does not drive the limit down
+    to one. A 429 never uses up a request's retries, so waiting a second between decreases costs time,
+    not rows.
     """
 
-    def __init__(self, maximum: int, decrease: float = 0.75, step: float = 0.25) -> None:
+    def __init__(self, maximum: int, decrease: float = 0.75, step: float = 0.25, min_interval: float = 1.0) -> None:
         self.maximum = maximum
         self.limit = float(maximum)
         self.in_flight = 0
@@ -27,6 +29,8 @@ class AdaptiveLimit:
         self._decrease = decrease
         self._step = step
         self.epoch = 0
+        self._min_interval = min_interval
+        self._last_decrease = float("-inf")
         self._cond = asyncio.Condition()
 
     async def __aenter__(self) -> None:
@@ -49,6 +53,10 @@ class AdaptiveLimit:
         """A request sent in ``epoch`` (default: the current one) was rate limited."""
         if epoch is not None and epoch != self.epoch:
             return  # sent before the last decrease: that decrease already answered it
+        now = time.monotonic()
+        if now - self._last_decrease < self._min_interval:
+            return
+        self._last_decrease = now
         self.epoch += 1
         self.limit = max(1.0, self.limit * self._decrease)
 
