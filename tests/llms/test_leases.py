@@ -33,6 +33,33 @@ def test_a_lease_of_a_dead_process_is_taken_over(tmp_path: Path) -> None:
     assert RequestLeases(tmp_path).acquire(KEY)
 
 
+RACER = """
+import sys, time
+from pathlib import Path
+from synthgen.llms.leases import RequestLeases
+root, start, keys = Path(sys.argv[1]), float(sys.argv[2]), sys.argv[3:]
+leases = RequestLeases(root)
+time.sleep(max(0.0, start - time.time()))
+print(" ".join(key for key in keys if leases.acquire(key)))
+"""
+
+
+def test_runs_taking_over_a_dead_runs_leases_together_get_one_each(tmp_path: Path) -> None:
+    """The killed run's in-flight leases are seen by every other run at once: exactly one of them may
+    take each over, or a request is paid twice (the race CI caught: a taker deleting a fresh lease)."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    keys = [f"{i:040x}" for i in range(300)]
+    for key in keys:
+        path = tmp_path / "leases" / "requests" / key[:2] / f"{key}.lease"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"host": leases._HOST, "pid": int(dead.stdout)}))
+    start = time.time() + 3
+    racers = [subprocess.Popen([sys.executable, "-c", RACER, str(tmp_path), str(start), *keys], cwd=ROOT,
+                               stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    won = [key for racer in racers for key in racer.communicate(timeout=120)[0].split()]
+    assert sorted(won) == keys, "every dead lease is taken over by exactly one run"
+
+
 def test_a_lease_not_refreshed_goes_stale(tmp_path: Path) -> None:
     path = tmp_path / "leases" / "requests" / KEY[:2] / f"{KEY}.lease"
     path.parent.mkdir(parents=True)

@@ -32,6 +32,7 @@ from synthgen.store import Store
 
 HEARTBEAT = 10.0
 STALE_AFTER = 60.0
+TAKEOVER_STALE_AFTER = 5.0  # a takeover lasts microseconds; a guard this old was left by a dead taker
 _HOST = socket.gethostname()
 
 
@@ -56,16 +57,12 @@ class RequestLeases:
     def acquire(self, key: str) -> bool:
         """Take the lease of ``key``; ``False`` when another live run holds it."""
         path = self._path(key)
-        for _ in range(3):  # a stale lease removed under us, or by a sibling taker: try again
-            if self._create(path):
-                with self._lock:
-                    self._held.add(key)
-                self._start_heartbeat()
-                return True
-            if not self._stale(path):
-                return False
-            _unlink(path)
-        return False
+        if not (self._create(path) or self._take_over(path)):
+            return False
+        with self._lock:
+            self._held.add(key)
+        self._start_heartbeat()
+        return True
 
     def release(self, key: str) -> None:
         """Give the lease back (the answer is in the cache, or the request failed)."""
@@ -92,17 +89,44 @@ class RequestLeases:
             os.close(fd)
         return True
 
+    def _take_over(self, path: str) -> bool:
+        """Replace the stale lease at ``path`` by ours; ``False`` when it is live or another run is
+        taking it over.
+
+        Two runs that both saw a dead holder's lease must not both remove "it": the second would delete
+        the lease the first had just created, and both would pay. So a takeover holds an exclusive
+        ``.takeover`` guard, judges the lease again under it, and creates the new lease before letting
+        go. Outside a takeover, leases are only ever created (exclusively) or removed by their holder.
+        """
+        if not self._stale(path):
+            return False
+        guard = f"{path}.takeover"
+        if not self._create(guard):
+            if self._stale(guard, after=TAKEOVER_STALE_AFTER):  # left by a taker that died mid-takeover
+                _unlink(guard)
+            return False
+        try:
+            if self._create(path):  # released meanwhile
+                return True
+            if not self._stale(path):
+                return False
+            _unlink(path)
+            return self._create(path)
+        finally:
+            _unlink(guard)
+
     @staticmethod
-    def _stale(path: str) -> bool:
+    def _stale(path: str, after: float = STALE_AFTER) -> bool:
         """A lease not refreshed for :data:`STALE_AFTER` seconds, or whose holder on this host is dead."""
+        age = 0.0
         try:
             age = time.time() - os.stat(path).st_mtime
             holder = json.loads(Path(path).read_bytes() or b"{}")
         except FileNotFoundError:
             return True
         except (OSError, ValueError):  # being written right now, or damaged: judge by its age
-            return age > STALE_AFTER
-        if age > STALE_AFTER:
+            return age > after
+        if age > after:
             return True
         pid = holder.get("pid") if isinstance(holder, dict) else None
         return holder.get("host") == _HOST and isinstance(pid, int) and not psutil.pid_exists(pid)
