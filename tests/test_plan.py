@@ -191,7 +191,7 @@ def test_aggregated_signature_covers_parameters_but_not_resources() -> None:
 def test_a_lone_surrogate_hashes_instead_of_raising_and_other_text_hashes_as_before() -> None:
     import hashlib
 
-    from synthgen.plan import stable_hash
+    from synthgen.hashing import stable_hash
 
     assert stable_hash({"text": "\udc80"}) != stable_hash({"text": "\udc81"})
     assert stable_hash({"text": "é✓"}) == hashlib.sha256('{"text":"é✓"}'.encode()).hexdigest()

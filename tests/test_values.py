@@ -122,7 +122,7 @@ def test_any_rows_round_trip_through_a_pipeline_and_the_saved_distiset(rows: lis
 
 
 def test_batches_typed_differently_are_joined_without_changing_a_value() -> None:
-    from synthgen.runner.journal import concat_tables
+    from synthgen.values import concat_tables
 
     first = rows_to_table([{"x": 1, "y": None, "z": 1.5}])
     second = rows_to_table([{"x": "b", "y": 3, "z": 2}])

@@ -5,10 +5,10 @@ from __future__ import annotations
 from synthgen.pipeline import Pipeline
 from synthgen.steps.base import GeneratorStep, GlobalStep, Step, StepInput, StepOutput, StepResources
 from synthgen.steps.decorator import step
-
-__version__ = "0.1.0"
+from synthgen.version import __version__
 
 __all__ = [
+    "__version__",
     "CheckpointStrategy",
     "Distiset",
     "GeneratorStep",

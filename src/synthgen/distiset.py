@@ -17,7 +17,7 @@ from datasets.table import concat_tables as concat_mapped
 
 from synthgen.errors import ConfigError
 from synthgen.names import check_name
-from synthgen.values import TAGGED_JSON, decode_text, encoded_columns
+from synthgen.values import TAGGED_JSON, concat_tables, decode_text, encoded_columns
 from synthgen.yaml_io import dump_yaml, load_yaml
 
 PIPELINE_YAML = "pipeline.yaml"
@@ -180,8 +180,6 @@ def _decode_saved_values(distiset: Distiset, fs: Any, root: str) -> None:
 
 
 def _dataset_from_parquet(files: list[Path]) -> datasets.Dataset:
-    from synthgen.runner.journal import concat_tables
-
     table = concat_tables([pq.read_table(f) for f in files])
     # The files name the content: a fingerprint from them saves datasets hashing the table (~0.1 s/1M rows).
     stats = [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
@@ -248,8 +246,6 @@ def _checkpoint_shards(fs: Any, root: str) -> list[dict[str, Any]]:
 
 def _from_shards(out: Distiset, fs: Any, root: str, shards: list[dict[str, Any]]) -> Distiset:
     """A checkpoint folder (:class:`synthgen.runner.checkpoint.CheckpointExport`) as one Distiset."""
-    from synthgen.runner.journal import concat_tables
-
     for shard in shards:
         if shard["path"].startswith("/") or ".." in shard["path"].split("/"):
             raise ConfigError(f"checkpoint manifest in '{root}' lists shard '{shard['path']}' outside its folder")

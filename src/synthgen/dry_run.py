@@ -59,9 +59,8 @@ def first_batch_pipeline(pipeline: Pipeline, batch_size: int) -> Pipeline:
 
     The other steps are the same objects: the copy changes nothing in ``pipeline``.
     """
-    from synthgen.pipeline import Pipeline
-
-    dry = Pipeline(name=f"{pipeline.name}{DRY_RUN_SUFFIX}", description=pipeline.description,
+    # The pipeline's own class builds the copy: this module sits below the pipeline and never imports it.
+    dry = type(pipeline)(name=f"{pipeline.name}{DRY_RUN_SUFFIX}", description=pipeline.description,
                    cache_dir=pipeline.cache_dir)
     with dry:  # a FirstBatch joins the dry pipeline, never a pipeline whose `with` block is open
         steps = {name: _first_batch(step, batch_size) if isinstance(step, GeneratorStep) else step

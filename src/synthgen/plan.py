@@ -5,13 +5,12 @@ Nothing here touches disk or starts a process, so every rule is easy to test and
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union
 
 from synthgen.errors import PlanError, did_you_mean
+from synthgen.hashing import stable_hash
 from synthgen.steps.base import GeneratorStep, _Step, step_kind
 
 LoadGroups = Union[Sequence[Sequence[Any]], Literal["sequential_step_execution"], None]
@@ -79,13 +78,6 @@ def _node(name: str, step: _Step) -> Node:
 
 
 # ---- hashing -------------------------------------------------------------------------------
-def stable_hash(value: Any) -> str:
-    """SHA-256 of canonical JSON: the same on every machine and in every process."""
-    data = json.dumps(value, sort_keys=True, separators=(",", ":"), default=repr, ensure_ascii=False)
-    # surrogatepass: text with a lone surrogate hashes too (and every other text exactly as before).
-    return hashlib.sha256(data.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 def step_fingerprint(step: _Step) -> str:
     """Registered name, ``version`` and output-relevant parameters of a step."""
     return stable_hash({"type": type(step).registered_name(), "version": type(step).version,

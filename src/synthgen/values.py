@@ -226,3 +226,22 @@ def _decode(value: Any) -> Any:
     if tag == "$float":
         return _FLOAT_NAMES[inner]
     raise ValueError(f"unknown tag {tag!r}")
+
+
+def concat_tables(tables: list[pa.Table]) -> pa.Table:
+    """Concatenate batch tables whose schemas may differ (a column null in one batch, typed in another).
+
+    Only a null column becomes typed; where batches typed a column differently (ints in one, floats or
+    mixed values in another) the rows are stored again together, so every value keeps its type
+    (:mod:`synthgen.values`).
+    """
+    tables = [t.drop_columns([EMPTY_COLUMN]) if EMPTY_COLUMN in t.column_names else t
+              for t in tables if t.num_rows or t.num_columns]
+    if not tables:
+        return pa.table({})
+    if len({tuple(encoded_columns(t.schema)) for t in tables}) == 1:
+        try:
+            return pa.concat_tables(tables, promote_options="default")
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            pass
+    return rows_to_table([row for t in tables for row in table_to_rows(t)])

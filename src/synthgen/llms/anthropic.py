@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from synthgen.llms.api import APILLM, REQUEST_KEY_HEADER
 from synthgen.llms.params import ANTHROPIC_ACCEPTED, anthropic_params
 from synthgen.llms.requests import Request, Result
+from synthgen.version import USER_AGENT
 
 if TYPE_CHECKING:
     from synthgen.llms.offline import BatchAPI
@@ -71,9 +72,7 @@ class AnthropicLLM(APILLM):
 
 def anthropic_headers(key: str) -> dict[str, str]:
     """The key and the API version, as the SDK sends them."""
-    from synthgen import __version__
-
-    return {"x-api-key": key, "anthropic-version": API_VERSION, "User-Agent": f"synthgen/{__version__}"}
+    return {"x-api-key": key, "anthropic-version": API_VERSION, "User-Agent": USER_AGENT}
 
 
 def message_params(model: str, request: Request) -> dict[str, Any]:

@@ -27,9 +27,9 @@ from filelock import FileLock
 
 from synthgen import interrupts
 from synthgen.errors import LLMError, OfflineBatchGenerationNotFinished
+from synthgen.hashing import stable_hash
 from synthgen.llms.engine import Failure
 from synthgen.llms.requests import Request, Result, cached_result, store_results
-from synthgen.plan import stable_hash
 from synthgen.store import Store
 
 T = TypeVar("T")

@@ -13,6 +13,7 @@ from synthgen.llms.api import APILLM, REQUEST_KEY_HEADER
 from synthgen.llms.http import APIStatusError
 from synthgen.llms.params import COMPATIBLE_EXTRA, OPENAI_ACCEPTED, openai_params
 from synthgen.llms.requests import RawPrompt, Request, Result
+from synthgen.version import USER_AGENT
 
 if TYPE_CHECKING:
     from synthgen.llms.offline import BatchAPI
@@ -154,9 +155,7 @@ def chat_body(model: str, request: Request, response_format: str = "json_schema"
 
 def openai_headers(key: str) -> dict[str, str]:
     """Authorization, and the organization and project the SDK would read from the environment."""
-    from synthgen import __version__
-
-    headers = {"Authorization": f"Bearer {key}", "User-Agent": f"synthgen/{__version__}"}
+    headers = {"Authorization": f"Bearer {key}", "User-Agent": USER_AGENT}
     for env, header in (("OPENAI_ORG_ID", "OpenAI-Organization"), ("OPENAI_PROJECT_ID", "OpenAI-Project")):
         if os.environ.get(env):
             headers[header] = os.environ[env]

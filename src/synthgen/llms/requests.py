@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypedDict, Union
 
-from synthgen.plan import stable_hash
+from synthgen.hashing import stable_hash
 from synthgen.store import Store
 
 ChatType = list[dict[str, str]]

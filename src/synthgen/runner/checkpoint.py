@@ -18,8 +18,8 @@ from typing import Any
 import fsspec
 import pyarrow.parquet as pq
 
-from synthgen.runner.journal import concat_tables
 from synthgen.store import Store
+from synthgen.values import concat_tables
 from synthgen.yaml_io import dump_yaml
 
 MANIFEST = "manifest.json"

@@ -22,7 +22,7 @@ from synthgen.errors import CacheError
 from synthgen.paths import Confined, inside
 from synthgen.records import DamagedRecord, seal, unseal
 from synthgen.store import Store, write_atomic
-from synthgen.values import EMPTY_COLUMN, encoded_columns, rows_to_table, table_to_rows
+from synthgen.values import concat_tables
 from synthgen.yaml_io import dump_yaml
 
 ROWS_PER_FILE = 100_000
@@ -251,25 +251,6 @@ def _chunks(outputs: list[tuple[str, int]]) -> Iterator[list[tuple[str, int]]]:
             chunk, rows = [], 0
     if chunk:
         yield chunk
-
-
-def concat_tables(tables: list[pa.Table]) -> pa.Table:
-    """Concatenate batch tables whose schemas may differ (a column null in one batch, typed in another).
-
-    Only a null column becomes typed; where batches typed a column differently (ints in one, floats or
-    mixed values in another) the rows are stored again together, so every value keeps its type
-    (:mod:`synthgen.values`).
-    """
-    tables = [t.drop_columns([EMPTY_COLUMN]) if EMPTY_COLUMN in t.column_names else t
-              for t in tables if t.num_rows or t.num_columns]
-    if not tables:
-        return pa.table({})
-    if len({tuple(encoded_columns(t.schema)) for t in tables}) == 1:
-        try:
-            return pa.concat_tables(tables, promote_options="default")
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            pass
-    return rows_to_table([row for t in tables for row in table_to_rows(t)])
 
 
 def write_parquet_atomic(table: pa.Table, path: Path) -> str:

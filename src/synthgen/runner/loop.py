@@ -24,6 +24,7 @@ from synthgen.errors import (
     StepError,
     SynthgenError,
 )
+from synthgen.hashing import stable_hash
 from synthgen.runner.progress import Progress
 from synthgen.runner.routing import Routing, take_segments
 from synthgen.runner.tasks import BatchDone, BatchFailed, BatchTask, ReplicaEvent, Segment
@@ -95,7 +96,7 @@ class StepState:
                 "cache_hits": self.hits, "computed": self.misses, "rows_from_cache": self.rows_cached,
                 "rows_computed": self.rows_computed, "failed": len(self.failures),
                 "failures": [list(f) for f in self.failures[:FAILURE_EXAMPLES]], "kind": self.node.kind,
-                "outputs": plan.stable_hash(self.outputs), **({"llm": dict(self.llm)} if self.llm else {})}
+                "outputs": stable_hash(self.outputs), **({"llm": dict(self.llm)} if self.llm else {})}
 
 
 class Scheduler:
