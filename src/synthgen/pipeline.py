@@ -283,10 +283,13 @@ class Pipeline:
     @classmethod
     def from_dict(cls, data: dict[str, Any], cache_dir: str | Path | None = None) -> Pipeline:
         """Rebuild a pipeline from :meth:`dump`'s plain data (steps by registered name)."""
-        # Building from plain data is the config layer's job; its builder imports no Hydra.
-        from synthgen.config.build import build_pipeline
+        from synthgen.building import pipeline_body, populate
 
-        return build_pipeline(data, cache_dir=None if cache_dir is None else str(cache_dir))
+        body = pipeline_body(data)
+        pipeline = cls(name=str(body.get("name") or "pipeline"), description=body.get("description"),
+                       cache_dir=None if cache_dir is None else str(cache_dir))
+        populate(pipeline, body)
+        return pipeline
 
     def _add_input_dataset(self, dataset: Any, batch_size: int) -> None:
         """Feed ``dataset`` to the steps without predecessors through a loader (the one an earlier

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from synthgen.llms.anthropic import message_params, message_result
+from synthgen.llms.anthropic_wire import message_params, message_result
 from synthgen.llms.offline import Chunk, JobStatus, PlatformLimits
 from synthgen.llms.requests import Request, Result
 

@@ -6,7 +6,7 @@ import json
 from typing import Any, ClassVar
 
 from synthgen.llms.offline import Chunk, JobStatus, PlatformLimits
-from synthgen.llms.openai import chat_body, completion_result
+from synthgen.llms.openai_wire import chat_body, completion_result
 from synthgen.llms.requests import Request, Result
 
 ENDPOINT = "/v1/chat/completions"
