@@ -12,10 +12,8 @@ import json
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel
-
 from synthgen.tasks._templates import load_template
-from synthgen.tasks.base import Task
+from synthgen.tasks.json_answers import JsonAnswerTask
 
 Action = Literal["paraphrase", "semantically-similar", "query", "answer"]
 
@@ -64,7 +62,7 @@ def _from_json(text: str) -> dict[str, str]:
     return {k: v.strip() for k, v in value.items() if k in ("positive", "negative") and isinstance(v, str)}
 
 
-class GenerateSentencePair(Task):
+class GenerateSentencePair(JsonAnswerTask):
     """Write a positive sentence (and a negative one) for each row's ``anchor``.
 
     Args:
@@ -84,7 +82,6 @@ class GenerateSentencePair(Task):
     triplet: bool = False
     hard_negative: bool = False
     context: str = ""
-    use_structured_output: bool | None = None
 
     @property
     def inputs(self) -> list[str]:
@@ -94,16 +91,7 @@ class GenerateSentencePair(Task):
     def outputs(self) -> list[str]:
         return ["positive", *(["negative"] if self.triplet else []), "model_name"]
 
-    @property
-    def structured(self) -> bool:
-        """Whether the model is asked for JSON (see ``use_structured_output``)."""
-        if self.use_structured_output is not None:
-            return self.use_structured_output
-        return bool(getattr(self.llm, "supports_structured_output", False))
-
-    def structured_output_for(self, row: dict[str, Any]) -> dict[str, Any] | type[BaseModel] | None:
-        if self.structured_output is not None or not self.structured:
-            return self.structured_output
+    def answer_schema(self, row: dict[str, Any]) -> dict[str, Any]:
         return pair_schema(self.triplet)
 
     def format_input(self, row: dict[str, Any]) -> list[dict[str, str]]:

@@ -13,11 +13,11 @@ import json
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
 from synthgen.errors import ConfigError, StepError
 from synthgen.tasks._templates import load_template
-from synthgen.tasks.base import Task
+from synthgen.tasks.json_answers import JsonAnswerTask
 from synthgen.tasks.prometheus_rubrics import DEFAULT_RUBRICS
 
 Mode = Literal["absolute", "relative"]
@@ -104,7 +104,7 @@ def render_prompt(mode: Mode, instruction: str, rubric: str, generation: str | N
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
-class PrometheusEval(Task):
+class PrometheusEval(JsonAnswerTask):
     """Grade responses by a rubric, as Prometheus 2 does.
 
     Args:
@@ -126,7 +126,6 @@ class PrometheusEval(Task):
     rubric: str
     rubrics: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_RUBRICS))
     reference: bool = False
-    use_structured_output: bool | None = None
 
     @model_validator(mode="after")
     def _known_rubric(self) -> PrometheusEval:
@@ -137,16 +136,7 @@ class PrometheusEval(Task):
             )
         return self
 
-    @property
-    def structured(self) -> bool:
-        """Whether the judge answers JSON (see ``use_structured_output``)."""
-        if self.use_structured_output is not None:
-            return self.use_structured_output
-        return bool(getattr(self.llm, "supports_structured_output", False))
-
-    def structured_output_for(self, row: dict[str, Any]) -> dict[str, Any] | type[BaseModel] | None:
-        if self.structured_output is not None or not self.structured:
-            return self.structured_output
+    def answer_schema(self, row: dict[str, Any]) -> dict[str, Any]:
         return result_schema(self.mode)
 
     @property

@@ -11,9 +11,9 @@ import json
 import re
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from synthgen.tasks.base import Task
+from synthgen.tasks.json_answers import JsonAnswerTask
 
 # "[2] Score: 5", "**[2] Score:** 5", "- [2] score: 5/6"; the value is read by parse_score.
 _SCORE_LINE = re.compile(r"^[ \t*_#>-]*\[(\d+)\][ \t*_]*Score[ \t*_]*:(.*)$", re.IGNORECASE | re.MULTILINE)
@@ -96,7 +96,7 @@ def _json_score(value: Any, max_score: int) -> float | None:
     return parse_score(str(value), max_score)
 
 
-class ScoringTask(Task):
+class ScoringTask(JsonAnswerTask):
     """A judge that scores a row's list of items in one answer (see the module docstring).
 
     Args:
@@ -108,7 +108,6 @@ class ScoringTask(Task):
     """
 
     max_score: int = Field(default=6, ge=2)
-    use_structured_output: bool | None = None
 
     @property
     def outputs(self) -> list[str]:
@@ -118,16 +117,7 @@ class ScoringTask(Task):
         """The items of ``row`` that are scored, in order."""
         raise NotImplementedError(f"{type(self).__name__}.items is not implemented")
 
-    @property
-    def structured(self) -> bool:
-        """Whether the judge is asked for JSON (see ``use_structured_output``)."""
-        if self.use_structured_output is not None:
-            return self.use_structured_output
-        return bool(getattr(self.llm, "supports_structured_output", False))
-
-    def structured_output_for(self, row: dict[str, Any]) -> dict[str, Any] | type[BaseModel] | None:
-        if self.structured_output is not None or not self.structured:
-            return self.structured_output
+    def answer_schema(self, row: dict[str, Any]) -> dict[str, Any]:
         return scores_schema(len(self.items(row)), self.max_score)
 
     def format_output(self, text: str, row: dict[str, Any]) -> dict[str, Any]:

@@ -18,11 +18,11 @@ import json
 import re
 from typing import Any
 
-from pydantic import BaseModel, field_validator
+from pydantic import field_validator
 
 from synthgen.errors import ConfigError
 from synthgen.tasks._templates import load_template
-from synthgen.tasks.base import Task
+from synthgen.tasks.json_answers import JsonAnswerTask
 
 ASPECTS: tuple[str, ...] = ("helpfulness", "honesty", "instruction-following", "truthfulness", "overall-rating")
 
@@ -235,7 +235,7 @@ def render_answer(ratings: list[int], rationales: list[str] | None = None) -> st
     )
 
 
-class UltraFeedback(Task):
+class UltraFeedback(JsonAnswerTask):
     """Rate each of a row's ``generations`` for its ``instruction`` with the UltraFeedback rubric.
 
     Args:
@@ -251,7 +251,6 @@ class UltraFeedback(Task):
     """
 
     aspect: str = "overall-rating"
-    use_structured_output: bool | None = None
 
     @field_validator("aspect")
     @classmethod
@@ -259,16 +258,7 @@ class UltraFeedback(Task):
         template_name(aspect)  # raises ConfigError listing the aspects
         return aspect
 
-    @property
-    def structured(self) -> bool:
-        """Whether the judge answers JSON (see ``use_structured_output``)."""
-        if self.use_structured_output is not None:
-            return self.use_structured_output
-        return bool(getattr(self.llm, "supports_structured_output", False))
-
-    def structured_output_for(self, row: dict[str, Any]) -> dict[str, Any] | type[BaseModel] | None:
-        if self.structured_output is not None or not self.structured:
-            return self.structured_output
+    def answer_schema(self, row: dict[str, Any]) -> dict[str, Any]:
         return ratings_schema(len(row.get("generations") or []))
 
     @property
