@@ -7,6 +7,7 @@ object storage a PUT already is atomic and durable when it returns, so a blob is
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 import shutil
@@ -154,6 +155,56 @@ class RemoteBlobs:
 
     def read(self, name: str) -> bytes:
         return bytes(self._fs.cat_file(self._path(name), **self._read_kwargs))
+
+    # ---- conditional writes (S3: If-None-Match / If-Match), for leases -------------------------
+    @property
+    def conditional_writes(self) -> bool:
+        """Whether :meth:`create`, :meth:`replace` and :meth:`remove_version` work here (S3 only)."""
+        return self.location.startswith(("s3://", "s3a://"))
+
+    def create(self, name: str, data: bytes) -> str | None:
+        """Write ``name`` only if it does not exist: its version (ETag), or ``None`` when it exists."""
+        try:
+            written = self._fs.pipe_file(self._path(name), data, mode="create")
+        except FileExistsError:
+            return None
+        return str(written["ETag"])
+
+    def replace(self, name: str, data: bytes, version: str) -> str | None:
+        """Overwrite ``name`` only if it is still at ``version``: its new version, or ``None``."""
+        try:
+            written = self._fs.pipe_file(self._path(name), data, IfMatch=version)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if exc.errno == errno.EINVAL:  # s3fs's translation of 412 Precondition Failed
+                return None
+            raise
+        return str(written["ETag"])
+
+    def read_versioned(self, name: str) -> tuple[bytes, str] | None:
+        """The bytes of ``name`` and the version they were read at (``None`` when absent). The version
+        is read first: if the object changes in between, a :meth:`replace` at it fails (never wrongly
+        succeeds)."""
+        path = self._path(name)
+        self._fs.invalidate_cache(path)
+        try:
+            version = str(self._fs.info(path)["ETag"])
+            return self.read(name), version
+        except FileNotFoundError:
+            return None
+
+    def remove_version(self, name: str, version: str) -> None:
+        """Remove ``name`` only if it is still at ``version`` (not a newer write of someone else)."""
+        bucket, key, _ = self._fs.split_path(self._path(name))
+        try:
+            self._fs.call_s3("delete_object", Bucket=bucket, Key=key, IfMatch=version)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+        self._fs.invalidate_cache(self._path(name))
 
     def size(self, name: str) -> int | None:
         path = self._path(name)

@@ -1,4 +1,5 @@
-"""Request leases: concurrent runs on one cache pay for each request once; a dead run's lease expires."""
+"""Leases (synthgen.leases) on request keys: concurrent runs on one cache pay for each request once; a dead
+run's lease expires."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from synthgen.llms import leases
-from synthgen.llms.leases import RequestLeases
+from synthgen import leases
+from synthgen.leases import LocalLeases
 from synthgen.testing.servers.openai import OpenAITestServer
 
 ROOT = Path(__file__).parents[2]
@@ -18,7 +19,7 @@ KEY = "ab" * 20
 
 
 def test_one_holder_at_a_time_and_released_leases_are_free(tmp_path: Path) -> None:
-    mine, theirs = RequestLeases(tmp_path), RequestLeases(tmp_path)
+    mine, theirs = LocalLeases(tmp_path, "requests"), LocalLeases(tmp_path, "requests")
     assert mine.acquire(KEY)
     assert not theirs.acquire(KEY) and theirs.held_elsewhere(KEY)
     mine.release(KEY)
@@ -29,18 +30,19 @@ def test_a_lease_of_a_dead_process_is_taken_over(tmp_path: Path) -> None:
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     path = tmp_path / "leases" / "requests" / KEY[:2] / f"{KEY}.lease"
     path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"host": leases._HOST, "pid": int(dead.stdout)}))
-    assert RequestLeases(tmp_path).acquire(KEY)
+    path.write_text(json.dumps({"host": leases.HOST, "pid": int(dead.stdout)}))
+    assert LocalLeases(tmp_path, "requests").acquire(KEY)
 
 
 RACER = """
 import sys, time
 from pathlib import Path
-from synthgen.llms.leases import RequestLeases
+from synthgen.leases import LocalLeases
 root, start, keys = Path(sys.argv[1]), float(sys.argv[2]), sys.argv[3:]
-leases = RequestLeases(root)
+leases = LocalLeases(root, "requests")
 time.sleep(max(0.0, start - time.time()))
-print(" ".join(key for key in keys if leases.acquire(key)))
+print(" ".join(key for key in keys if leases.acquire(key)), flush=True)
+sys.stdin.read()  # stay alive, holding what we won: a racer started late must not see a dead winner
 """
 
 
@@ -52,11 +54,13 @@ def test_runs_taking_over_a_dead_runs_leases_together_get_one_each(tmp_path: Pat
     for key in keys:
         path = tmp_path / "leases" / "requests" / key[:2] / f"{key}.lease"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"host": leases._HOST, "pid": int(dead.stdout)}))
+        path.write_text(json.dumps({"host": leases.HOST, "pid": int(dead.stdout)}))
     start = time.time() + 3
     racers = [subprocess.Popen([sys.executable, "-c", RACER, str(tmp_path), str(start), *keys], cwd=ROOT,
-                               stdout=subprocess.PIPE, text=True) for _ in range(4)]
-    won = [key for racer in racers for key in racer.communicate(timeout=120)[0].split()]
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    won = [key for racer in racers for key in racer.stdout.readline().split()]  # type: ignore[union-attr]
+    for racer in racers:
+        racer.communicate(timeout=120)
     assert sorted(won) == keys, "every dead lease is taken over by exactly one run"
 
 
@@ -64,10 +68,10 @@ def test_a_lease_not_refreshed_goes_stale(tmp_path: Path) -> None:
     path = tmp_path / "leases" / "requests" / KEY[:2] / f"{KEY}.lease"
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps({"host": "another-node", "pid": 1}))
-    assert not RequestLeases(tmp_path).acquire(KEY), "a fresh lease of another node is respected"
+    assert not LocalLeases(tmp_path, "requests").acquire(KEY), "a fresh lease of another node is respected"
     old = time.time() - leases.STALE_AFTER - 1
     os.utime(path, (old, old))
-    assert RequestLeases(tmp_path).acquire(KEY)
+    assert LocalLeases(tmp_path, "requests").acquire(KEY)
 
 
 def test_two_pipelines_sharing_a_step_started_together_pay_each_request_once(tmp_path: Path) -> None:

@@ -21,8 +21,9 @@ from loguru import logger
 
 from synthgen import interrupts
 from synthgen.errors import BudgetExceeded, LLMError, PipelineInterrupted, SynthgenError
+from synthgen.leases import Leases
 from synthgen.llms.breaker import CircuitBreaker
-from synthgen.llms.leases import RequestLeases, request_leases
+from synthgen.llms.leases import request_leases
 from synthgen.llms.limits import AdaptiveLimit, TokenBucket
 from synthgen.llms.requests import Request, Result, cached_result, estimate_tokens, store_result
 from synthgen.llms.rescue import rescue_answer
@@ -165,8 +166,7 @@ class RequestEngine:
         leases = request_leases(store)
         if leases is None:
             return await self._send_and_store(request, store)
-        # Leases are local files (an exclusive create, an unlink: microseconds): no thread hop for them.
-        while not leases.acquire(request.key):
+        while not await _leased(store, leases.acquire, request.key):
             answer = await self._answer_of_other_run(request, store, leases)
             if answer is not None:
                 return answer
@@ -174,7 +174,7 @@ class RequestEngine:
             answer = await self._lookup(request, store)  # it may have landed just before we took the lease
             return answer if answer is not None else await self._send_and_store(request, store)
         finally:
-            leases.release(request.key)
+            await _leased(store, leases.release, request.key)
 
     async def _send_and_store(self, request: Request, store: Store | None) -> Result:
         result = await self._send_with_retries(request)
@@ -186,11 +186,11 @@ class RequestEngine:
             await asyncio.to_thread(rescue_answer, request.key, result.record(), exc)
         return result
 
-    async def _answer_of_other_run(self, request: Request, store: Store | None, leases: RequestLeases) -> Result | None:
+    async def _answer_of_other_run(self, request: Request, store: Store | None, leases: Leases) -> Result | None:
         """Wait while another run sends ``request``: its answer, or ``None`` once its lease is gone
         without one (it failed, or its run died: this run sends it then)."""
         self.waited += 1
-        while leases.held_elsewhere(request.key):
+        while await _leased(store, leases.held_elsewhere, request.key):
             self._check_can_send()
             await asyncio.sleep(LEASE_POLL)
         return await self._lookup(request, store)
@@ -326,3 +326,13 @@ async def _cancel_all() -> None:
     for task in asyncio.all_tasks():
         if task is not current:
             task.cancel()
+
+
+def _leased(store: Store | None, call: Callable[[str], Any], key: str) -> Awaitable[Any]:
+    """A lease operation, awaitable: on a local root a few system calls (an exclusive create, an unlink:
+    microseconds, run here, as this happens per request); on object storage a request, off the loop."""
+    if store is not None and store.remote:
+        return asyncio.to_thread(call, key)
+    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    future.set_result(call(key))
+    return future

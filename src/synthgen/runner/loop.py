@@ -25,6 +25,7 @@ from synthgen.errors import (
     SynthgenError,
 )
 from synthgen.hashing import stable_hash
+from synthgen.runner.batch_leases import BatchClaims
 from synthgen.runner.progress import Progress
 from synthgen.runner.routing import Routing, take_segments
 from synthgen.runner.tasks import BatchDone, BatchFailed, BatchTask, ReplicaEvent, Segment
@@ -126,6 +127,7 @@ class Scheduler:
         self.on_release: Any = None  # (step, digest, rows) for each batch released downstream
         self.prestart: set[str] | None = None  # steps started with their stage (None: all of them)
         self.routing = Routing(graph, store)
+        self.claims = BatchClaims(store)  # batches another live run computes wait for its result
 
     # ---- stages ----------------------------------------------------------------------------
     def run_stage(self, stage: list[str], join: bool = True) -> None:
@@ -150,6 +152,7 @@ class Scheduler:
             self._drain_ready()
             for msg in self.executor.poll(0.1):
                 self._handle(msg)
+            self._dispatch_set_aside()
             self._drain_ready()
             self.executor.check_alive()
             self.progress.tick()
@@ -165,6 +168,7 @@ class Scheduler:
     # ---- messages --------------------------------------------------------------------------
     def _handle(self, msg: Any) -> None:
         if isinstance(msg, BatchDone):
+            self.claims.done(msg.key)
             self.ready.append(msg)
         elif isinstance(msg, BatchFailed):
             self._fail(msg)
@@ -315,13 +319,15 @@ class Scheduler:
         st = self.states[task.step]
         if not task.generate and self._cached(task):
             return
+        if not task.generate and self._reusable(task.step) and not self.claims.claim(task):
+            return  # another live run computes it: _dispatch_set_aside brings it back when that is over
         if not self.executor.running(task.step):
             self.executor.start(st.node.step, self.gpu_plan.get(task.step))
         self.executor.submit(task)
 
     def _cached(self, task: BatchTask) -> bool:
         """Answer a batch from the store when an earlier run (or replica) already computed it."""
-        if task.step in self.forced or not self.graph.nodes[task.step].step.use_cache:
+        if not self._reusable(task.step):
             return False
         record = self.store.get_record("batches", task.key)
         if record is None or (record.get("failed") and self.retry_failed):
@@ -332,6 +338,20 @@ class Scheduler:
         self.ready.append(BatchDone(task.step, task.seq, record["digest"], record["rows"], key=task.key,
                                     failed=failed, cached=True))
         return True
+
+    def _reusable(self, step: str) -> bool:
+        """Whether ``step``'s batches may come from the cache (not forced, ``use_cache``)."""
+        return step not in self.forced and self.graph.nodes[step].step.use_cache
+
+    def _dispatch_set_aside(self) -> None:
+        """Batches set aside while another run computed them: dispatched again once its lease is gone
+        (a cache hit, or computed here if that run failed or died); dropped when this run stops."""
+        if self.stopping:
+            for task in self.claims.abandon():
+                self.states[task.step].stopped.add(task.seq)
+            return
+        for task in self.claims.due():
+            self._dispatch(task)
 
     def interrupt(self) -> None:
         """First Ctrl+C: form no new batches; in-flight ones finish and are written."""

@@ -186,6 +186,7 @@ def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: 
             _fire("synthgen_on_step_error", step=graph.nodes[exc.step_name].step, error=exc)  # type: ignore[attr-defined]
         raise
     finally:
+        scheduler.claims.close()
         progress.close()
     scheduler.elapsed = time.monotonic() - started
     return scheduler
