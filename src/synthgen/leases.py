@@ -120,7 +120,8 @@ class Leases(ABC):
     def _renew(self, key: str, version: str) -> None:
         try:
             fresh = self._refresh(key, version)
-        except OSError as exc:  # a storage hiccup: the next beat tries again, long before expiry
+        except Exception as exc:  # a storage hiccup (botocore's are not OSErrors): the next beat tries again
+            # long before expiry; the heartbeat thread must outlive it, or every lease it keeps would expire
             logger.warning(f"could not refresh the lease of {self.kind} {key}: {exc}")
             return
         with self._lock:
