@@ -166,7 +166,10 @@ class RequestEngine:
         leases = request_leases(store)
         if leases is None:
             return await self._send_and_store(request, store)
-        while not await _leased(store, leases.acquire, request.key):
+        # Local leases are files (an exclusive create, an unlink: microseconds, per request): no thread hop
+        # for them. On object storage each is a request: off the loop.
+        remote = store is not None and bool(store.remote)
+        while not (await asyncio.to_thread(leases.acquire, request.key) if remote else leases.acquire(request.key)):
             answer = await self._answer_of_other_run(request, store, leases)
             if answer is not None:
                 return answer
@@ -174,7 +177,7 @@ class RequestEngine:
             answer = await self._lookup(request, store)  # it may have landed just before we took the lease
             return answer if answer is not None else await self._send_and_store(request, store)
         finally:
-            await _leased(store, leases.release, request.key)
+            await asyncio.to_thread(leases.release, request.key) if remote else leases.release(request.key)
 
     async def _send_and_store(self, request: Request, store: Store | None) -> Result:
         result = await self._send_with_retries(request)
@@ -190,7 +193,8 @@ class RequestEngine:
         """Wait while another run sends ``request``: its answer, or ``None`` once its lease is gone
         without one (it failed, or its run died: this run sends it then)."""
         self.waited += 1
-        while await _leased(store, leases.held_elsewhere, request.key):
+        remote = store is not None and bool(store.remote)
+        while await asyncio.to_thread(leases.held_elsewhere, request.key) if remote else leases.held_elsewhere(request.key):
             self._check_can_send()
             await asyncio.sleep(LEASE_POLL)
         return await self._lookup(request, store)
@@ -326,13 +330,3 @@ async def _cancel_all() -> None:
     for task in asyncio.all_tasks():
         if task is not current:
             task.cancel()
-
-
-def _leased(store: Store | None, call: Callable[[str], Any], key: str) -> Awaitable[Any]:
-    """A lease operation, awaitable: on a local root a few system calls (an exclusive create, an unlink:
-    microseconds, run here, as this happens per request); on object storage a request, off the loop."""
-    if store is not None and store.remote:
-        return asyncio.to_thread(call, key)
-    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    future.set_result(call(key))
-    return future
