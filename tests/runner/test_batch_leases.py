@@ -81,3 +81,24 @@ def test_the_batch_lease_of_a_killed_run_is_taken_over(tmp_path: Path, monkeypat
     monkeypatch.setattr(leases, "STALE_AFTER", 3600.0)
     assert [r["tripled"] for r in rows(tmp_path, "next")] == [3 * n for n in range(ROWS)]
     assert not held[0].exists(), "taken over, then given back"
+
+
+def test_a_run_waiting_for_another_runs_batches_stops_at_ctrl_c_and_resumes_after_it(tmp_path: Path) -> None:
+    counts, theirs, cache = tmp_path / "counts", tmp_path / "theirs", tmp_path / "cache"
+    counts.mkdir()
+    theirs.mkdir()
+    holder = start(cache, "one", theirs, 60.0, time.time())  # leases every batch it submits, then sits on them
+    deadline = time.monotonic() + 120
+    while len(list((cache / "leases" / "batches").rglob("*.lease"))) < BATCHES and time.monotonic() < deadline:
+        time.sleep(0.1)
+    waiter = start(cache, "two", counts, 0.0, time.time())
+    while not (cache / "two").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(3.0)  # its batches are formed and set aside
+    waiter.send_signal(signal.SIGINT)
+    _, err = waiter.communicate(timeout=60)  # long before the holder gives a single lease back
+    assert waiter.returncode != 0 and "Run the same pipeline again to resume where it stopped" in err, err[-2000:]
+    assert batches_run(counts, "slow") == 0, "the waiting run computed none of the batches held elsewhere"
+    holder.kill()
+    holder.communicate()
+    assert [r["tripled"] for r in rows(cache, "two")] == [3 * n for n in range(ROWS)]
