@@ -288,15 +288,18 @@ def _unlink(path: str) -> None:
         pass
 
 
-_LEASES: dict[tuple[str, str], Leases | None] = {}
+_LEASES: dict[tuple[int, str, str], Leases | None] = {}
 
 
 def leases_at(location: str, kind: str) -> Leases | None:
     """This process's leases of ``kind`` on the cache root at ``location`` (a folder or an object-storage
     URL, as :class:`synthgen.store.Store` names it); ``None`` where the root has no conditional writes."""
-    found = _LEASES.get((location, kind), False)
+    # Keyed by pid too: a forked child must not name its parent as the holder, nor count on a heartbeat
+    # thread that fork did not copy.
+    slot = (os.getpid(), location, kind)
+    found = _LEASES.get(slot, False)
     if found is False:
-        found = _LEASES[(location, kind)] = _make(location, kind)
+        found = _LEASES[slot] = _make(location, kind)
     return found  # type: ignore[return-value]
 
 

@@ -4,6 +4,7 @@ run's lease expires."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -84,3 +85,19 @@ def test_two_pipelines_sharing_a_step_started_together_pay_each_request_once(tmp
         assert all("ROWS 300" in out for out, _ in outputs)
         assert srv.counters.requests == 300 and srv.counters.duplicates == 0
 
+
+
+def _acquire_and_exit(root: str) -> None:
+    lease = leases.leases_at(root, "requests")
+    assert lease is not None and lease.acquire(KEY)
+    os._exit(0)  # dies holding it
+
+
+def test_a_forked_child_holds_leases_in_its_own_name(tmp_path: Path) -> None:
+    assert leases.leases_at(str(tmp_path), "requests") is not None  # the parent's, made before the fork
+    child = multiprocessing.get_context("fork").Process(target=_acquire_and_exit, args=(str(tmp_path),))
+    child.start()
+    child.join()
+    path = tmp_path / "leases" / "requests" / KEY[:2] / f"{KEY}.lease"
+    assert json.loads(path.read_text())["pid"] == child.pid
+    assert LocalLeases(tmp_path, "requests").acquire(KEY), "its holder is dead: taken over"
