@@ -45,3 +45,9 @@ def check_name(kind: str, name: object) -> str:
 def _suggest(name: object) -> str:
     cleaned = re.sub(r"([^A-Za-z0-9_.-]|\.\.)+", "_", str(name)).strip("._")[:MAX_NAME_LENGTH]
     return cleaned or "my_name"
+
+
+def snake_case(name: str) -> str:
+    """A class name as a registered name: ``LoadDataFromDicts`` -> ``load_data_from_dicts``."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +10,8 @@ from synthgen.cache_location import resolve_cache_root
 from synthgen.errors import PlanError
 from synthgen.names import check_name
 from synthgen.routing import RoutingBatchFunction, routing_batch_function, sample_n_steps
-from synthgen.steps.base import GeneratorStep, _Step, snake_case
+from synthgen.steps.base import BaseStep, GeneratorStep, snake_case
+from synthgen.steps.context import ActivationToken, PipelineBuilder, activate, active_pipeline, deactivate
 
 if TYPE_CHECKING:
     from synthgen.distiset import Distiset
@@ -19,11 +19,12 @@ if TYPE_CHECKING:
 
 __all__ = ["Pipeline", "RoutingBatchFunction", "routing_batch_function", "sample_n_steps"]
 
-_CURRENT: contextvars.ContextVar[Pipeline | None] = contextvars.ContextVar("synthgen_pipeline", default=None)
-
 
 class Pipeline:
     """A DAG of steps that runs over batches of rows and returns a :class:`Distiset`.
+
+    Steps created inside ``with Pipeline(...)`` join it (it is the
+    :class:`~synthgen.steps.context.PipelineBuilder` they see).
 
     Args:
         name: the pipeline's name; with its signature it names the cache folder (letters, digits, '_',
@@ -38,10 +39,10 @@ class Pipeline:
         if cache_dir is not None:
             resolve_cache_root(cache_dir)  # a URL the cache cannot use fails here, naming what works
         self.cache_dir = cache_dir
-        self.steps: dict[str, _Step] = {}
+        self.steps: dict[str, BaseStep] = {}
         self.edges: list[tuple[str, str]] = []
         self._name_counts: dict[str, int] = {}
-        self._token: contextvars.Token[Pipeline | None] | None = None
+        self._token: ActivationToken[PipelineBuilder | None] | None = None
         self._dataset_loader: GeneratorStep | None = None  # the loader that `run(dataset=...)` added
         self.routes: dict[str, tuple[RoutingBatchFunction, list[str]]] = {}  # upstream -> (router, targets)
 
@@ -54,18 +55,24 @@ class Pipeline:
     @staticmethod
     def current() -> Pipeline | None:
         """The pipeline whose ``with`` block is open, if any."""
-        return _CURRENT.get()
+        pipeline = active_pipeline()
+        return pipeline if isinstance(pipeline, Pipeline) else None
 
     def __enter__(self) -> Pipeline:
-        self._token = _CURRENT.set(self)
+        self._token = activate(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._token is not None:
-            _CURRENT.reset(self._token)
+            deactivate(self._token)
             self._token = None
 
-    def _add_step(self, step: _Step) -> None:
+    def add_step(self, step: BaseStep) -> None:
+        """Add ``step`` (steps created inside ``with`` add themselves), naming it when it has no name.
+
+        Raises:
+            PlanError: another step of this pipeline has the name.
+        """
         if step.name is None:
             base = snake_case(type(step).__name__)
             n = self._name_counts.get(base, 0)
@@ -79,7 +86,12 @@ class Pipeline:
             )
         self.steps[step.name] = step
 
-    def _connect(self, upstream: _Step, downstream: _Step) -> None:
+    def connect(self, upstream: BaseStep, downstream: BaseStep) -> None:
+        """Add the edge ``upstream -> downstream`` (what ``upstream >> downstream`` does).
+
+        Raises:
+            PlanError: a step is not part of this pipeline, or ``downstream`` is a generator.
+        """
         for s in (upstream, downstream):
             if s.name not in self.steps or self.steps[s.name] is not s:
                 raise PlanError(f"step '{s.name}' does not belong to pipeline '{self.name}'")
@@ -89,7 +101,7 @@ class Pipeline:
         if edge not in self.edges:
             self.edges.append(edge)
 
-    def route(self, upstream: _Step, targets: list[_Step], router: RoutingBatchFunction) -> None:
+    def route(self, upstream: BaseStep, targets: list[BaseStep], router: RoutingBatchFunction) -> None:
         """Connect ``upstream`` to ``targets`` and route each of its batches through ``router``
         (what ``upstream >> router >> targets`` does).
 
@@ -99,7 +111,7 @@ class Pipeline:
         if upstream.name in self.routes:
             raise PlanError(f"step '{upstream.name}' already has a routing function: one per step")
         for target in targets:
-            self._connect(upstream, target)
+            self.connect(upstream, target)
         self.routes[str(upstream.name)] = (router, [str(t.name) for t in targets])
 
     # ---- planning --------------------------------------------------------------------------
@@ -309,7 +321,7 @@ class Pipeline:
             self._dataset_loader.connect(root)
 
 
-def _provenance(step: _Step, fingerprint: str) -> dict[str, Any]:
+def _provenance(step: BaseStep, fingerprint: str) -> dict[str, Any]:
     """Which fingerprint (and model) produces a step's columns: for pipeline.yaml and the dataset card."""
     out: dict[str, Any] = {"fingerprint": fingerprint, "columns": step.output_columns()}
     llm = getattr(step, "llm", None)

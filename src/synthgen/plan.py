@@ -11,7 +11,7 @@ from typing import Any, Literal, Union
 
 from synthgen.errors import PlanError, did_you_mean
 from synthgen.hashing import stable_hash
-from synthgen.steps.base import GeneratorStep, _Step, step_kind
+from synthgen.steps.base import BaseStep, GeneratorStep, step_kind
 
 LoadGroups = Union[Sequence[Sequence[Any]], Literal["sequential_step_execution"], None]
 
@@ -28,7 +28,7 @@ class Node:
     replicas: int
     gpus: int
     batch_size: int
-    step: _Step = field(compare=False, repr=False)
+    step: BaseStep = field(compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Graph:
     routes: dict[str, Route] = field(default_factory=dict)  # by upstream step name
 
     @classmethod
-    def from_steps(cls, steps: Mapping[str, _Step], edges: Sequence[tuple[str, str]],
+    def from_steps(cls, steps: Mapping[str, BaseStep], edges: Sequence[tuple[str, str]],
                    routes: Mapping[str, Route] | None = None) -> Graph:
         return cls({name: _node(name, s) for name, s in steps.items()}, tuple(edges), dict(routes or {}))
 
@@ -66,7 +66,7 @@ class Graph:
         return [n for n in topological_order(self) if not self.successors(n)]
 
 
-def _node(name: str, step: _Step) -> Node:
+def _node(name: str, step: BaseStep) -> Node:
     batch_attr = "batch_size" if isinstance(step, GeneratorStep) else "input_batch_size"
     batch = int(getattr(step, batch_attr, 50))
     required = tuple(c for c, req in step.input_columns().items() if req)
@@ -78,7 +78,7 @@ def _node(name: str, step: _Step) -> Node:
 
 
 # ---- hashing -------------------------------------------------------------------------------
-def step_fingerprint(step: _Step) -> str:
+def step_fingerprint(step: BaseStep) -> str:
     """Registered name, ``version`` and output-relevant parameters of a step."""
     return stable_hash({"type": type(step).registered_name(), "version": type(step).version,
                         "params": step.fingerprint_params()})
@@ -325,5 +325,5 @@ def unknown_step(name: str, steps: Mapping[str, Any]) -> str:
     return f"unknown step '{name}' in parameters{did_you_mean(name, steps)} Steps: {', '.join(steps)}"
 
 
-def is_generator(step: _Step) -> bool:
+def is_generator(step: BaseStep) -> bool:
     return isinstance(step, GeneratorStep)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, overload
 from synthgen.errors import PlanError
 
 if TYPE_CHECKING:
-    from synthgen.steps.base import _Step
+    from synthgen.steps.base import BaseStep
 
 RoutingFunction = Callable[[list[str]], list[str]]
 """``steps -> chosen steps``: the names of the steps a batch may go to, and those it goes to."""
@@ -37,9 +37,9 @@ class RoutingBatchFunction:
     def __init__(self, choose: Callable[[list[str], str], list[str]], identity: dict[str, Any]) -> None:
         self.choose = choose
         self.identity = identity
-        self.upstream: _Step | None = None
+        self.upstream: BaseStep | None = None
 
-    def __rrshift__(self, upstream: _Step) -> RoutingBatchFunction:
+    def __rrshift__(self, upstream: BaseStep) -> RoutingBatchFunction:
         if self.upstream is not None:
             raise PlanError(f"routing function {self.identity['function']} already routes step "
                             f"'{self.upstream.name}': make one routing function per step")

@@ -5,18 +5,18 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, Field, PrivateAttr, SecretStr
 
 from synthgen.errors import LLMError
+from synthgen.fields import Fingerprint, RuntimeParameter
 from synthgen.llms.base import LLM
 from synthgen.llms.engine import EngineSettings, Failure, RequestEngine
 from synthgen.llms.requests import GenerateOutput, LLMInput, Request, Result, group_results, make_request
 from synthgen.llms.spend import Spend
 from synthgen.llms.structured import schema_of
-from synthgen.steps.base import RuntimeParameter
 from synthgen.store import Store, active_store
 
 if TYPE_CHECKING:
@@ -63,20 +63,23 @@ class APILLM(LLM):
     model: str
     base_url: str | None = None
     api_key: SecretStr | None = Field(default=None, repr=False)
-    max_concurrency: RuntimeParameter[int] = Field(default=64, ge=1)
-    requests_per_minute: RuntimeParameter[int | None] = Field(default=None, ge=1)
-    tokens_per_minute: RuntimeParameter[int | None] = Field(default=None, ge=1)
-    max_retries: RuntimeParameter[int] = Field(default=6, ge=0)
-    timeout: RuntimeParameter[float] = Field(default=120.0, gt=0)
-    max_tokens_budget: RuntimeParameter[int | None] = Field(default=None, ge=1)
-    circuit_breaker_threshold: int = Field(default=10, ge=1)
-    rate_limit_patience: RuntimeParameter[float] = Field(default=120.0, gt=0)
-    use_offline_batch_generation: bool = False
-    offline_batch_generation_block_until_done: RuntimeParameter[float | None] = Field(default=None, gt=0)
-    resubmit_failed: bool = False
-    offline_batch_max_requests: int | None = Field(default=None, ge=1)
-    offline_batch_max_bytes: int | None = Field(default=None, ge=1)
-    jobs_ids: tuple[str, ...] | None = None
+    # How requests are sent, never what comes back: not part of the fingerprint.
+    max_concurrency: Annotated[RuntimeParameter[int], Fingerprint.IGNORE] = Field(default=64, ge=1)
+    requests_per_minute: Annotated[RuntimeParameter[int | None], Fingerprint.IGNORE] = Field(default=None, ge=1)
+    tokens_per_minute: Annotated[RuntimeParameter[int | None], Fingerprint.IGNORE] = Field(default=None, ge=1)
+    max_retries: Annotated[RuntimeParameter[int], Fingerprint.IGNORE] = Field(default=6, ge=0)
+    timeout: Annotated[RuntimeParameter[float], Fingerprint.IGNORE] = Field(default=120.0, gt=0)
+    max_tokens_budget: Annotated[RuntimeParameter[int | None], Fingerprint.IGNORE] = Field(default=None, ge=1)
+    circuit_breaker_threshold: Annotated[int, Fingerprint.IGNORE] = Field(default=10, ge=1)
+    rate_limit_patience: Annotated[RuntimeParameter[float], Fingerprint.IGNORE] = Field(default=120.0, gt=0)
+    # Online or offline, the same requests give the same answers (and share the request cache).
+    use_offline_batch_generation: Annotated[bool, Fingerprint.IGNORE] = False
+    offline_batch_generation_block_until_done: Annotated[RuntimeParameter[float | None], Fingerprint.IGNORE] = (
+        Field(default=None, gt=0))
+    resubmit_failed: bool = False  # part of the fingerprint since it was added: keeps existing caches valid
+    offline_batch_max_requests: Annotated[int | None, Fingerprint.IGNORE] = Field(default=None, ge=1)
+    offline_batch_max_bytes: Annotated[int | None, Fingerprint.IGNORE] = Field(default=None, ge=1)
+    jobs_ids: Annotated[tuple[str, ...] | None, Fingerprint.IGNORE] = None
 
     _engine: RequestEngine | None = PrivateAttr(default=None)
     _client: Any = PrivateAttr(default=None)

@@ -1,8 +1,9 @@
 """The ``LLM`` base class: what every backend shares.
 
 An LLM is a pydantic model like a step: its parameters are validated fields, fields annotated
-``RuntimeParameter[...]`` can be set at run time, and ``dump()`` gives plain data for pipeline.yaml with
-no secret in it. Live state (clients, engines, event loops) is created in ``load()`` and kept in private
+``RuntimeParameter[...]`` can be set at run time, fields annotated ``Fingerprint.IGNORE`` (how requests
+are sent, never what comes back) are not part of its fingerprint (:mod:`synthgen.fields`), and ``dump()``
+gives plain data for pipeline.yaml with no secret in it. Live state (clients, engines, event loops) is created in ``load()`` and kept in private
 attributes, so an LLM pickles cleanly to a spawned worker.
 """
 
@@ -15,6 +16,13 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from synthgen.errors import ConfigError, MissingDependencyError, did_you_mean
+from synthgen.fields import (
+    RuntimeParameter,
+    dump_model,
+    fingerprint_data,
+    runtime_parameter_names,
+    set_runtime_parameters,
+)
 from synthgen.llms.requests import (
     ChatType,
     GenerateOutput,
@@ -27,25 +35,10 @@ from synthgen.llms.requests import (
     store_result,
 )
 from synthgen.llms.structured import schema_of
-from synthgen.steps.base import (
-    _RUNTIME,
-    RuntimeParameter,
-    dump_model,
-    output_relevant,
-    set_runtime_parameters,
-)
+from synthgen.names import snake_case
 from synthgen.store import active_store
 
-__all__ = ["LLM", "ChatType", "GenerateOutput", "LLMInput", "ENGINE_FIELDS"]
-
-# Fields that decide how requests are sent, never what comes back: not part of a task's fingerprint.
-ENGINE_FIELDS = frozenset(
-    {"max_concurrency", "requests_per_minute", "tokens_per_minute", "max_retries", "timeout",
-     "max_tokens_budget", "circuit_breaker_threshold", "rate_limit_patience", "n_threads", "verbose", "api_key",
-     # Online or offline, the same requests give the same answers (and share the request cache).
-     "use_offline_batch_generation", "offline_batch_generation_block_until_done", "offline_batch_max_requests",
-     "offline_batch_max_bytes", "jobs_ids"}
-)
+__all__ = ["LLM", "ChatType", "GenerateOutput", "LLMInput"]
 
 
 class LLM(BaseModel):
@@ -126,8 +119,6 @@ class LLM(BaseModel):
     def registered_name(cls) -> str:
         """``type_name`` when the class sets its own, else its snake_case name (a plugin's
         ``class MyBackend(LLM)`` registers as ``my_backend``, and a subclass never takes its parent's)."""
-        from synthgen.steps.base import snake_case
-
         return cls.__dict__.get("type_name") or snake_case(cls.__name__)
 
     def cache_identity(self) -> dict[str, Any]:
@@ -150,7 +141,8 @@ class LLM(BaseModel):
     # ---- parameters ------------------------------------------------------------------------
     @classmethod
     def runtime_parameter_names(cls) -> list[str]:
-        return [name for name, field in cls.model_fields.items() if _RUNTIME in field.metadata]
+        """The fields declared ``RuntimeParameter[...]``."""
+        return runtime_parameter_names(cls)
 
     def runtime_parameters(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.runtime_parameter_names()}
@@ -165,9 +157,9 @@ class LLM(BaseModel):
         return {"type": cls.registered_name(), "class": f"{cls.__module__}:{cls.__qualname__}", **dump_model(self)}
 
     def fingerprint_params(self) -> dict[str, Any]:
-        """Output-relevant parameters: backend, model, generation parameters (no secrets, no knobs)."""
-        dumped = {k: v for k, v in self.dump().items() if k not in ENGINE_FIELDS and k != "class"}
-        return output_relevant(dumped)
+        """Output-relevant parameters: backend, model, generation parameters (no secrets, nothing
+        declared ``Fingerprint.IGNORE``)."""
+        return fingerprint_data(self, self.dump())
 
     # ---- lifecycle -------------------------------------------------------------------------
     def preflight(self) -> None:

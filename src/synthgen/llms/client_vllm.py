@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from synthgen.errors import LLMError
+from synthgen.fields import Fingerprint
 from synthgen.llms.compatible import OpenAICompatibleLLM
 
 
@@ -27,7 +28,7 @@ class ClientvLLM(OpenAICompatibleLLM):
     key_optional: ClassVar[bool] = True
 
     model: str = ""
-    tokenizer: str | None = None
+    tokenizer: Annotated[str | None, Fingerprint.IGNORE] = None  # the served model decides, not the tokenizer
 
     def cache_identity(self) -> dict[str, Any]:
         self._ensure_model()
@@ -35,9 +36,7 @@ class ClientvLLM(OpenAICompatibleLLM):
 
     def fingerprint_params(self) -> dict[str, Any]:
         self._ensure_model()  # the served model, not "", decides the answers
-        params = super().fingerprint_params()
-        params.pop("tokenizer", None)
-        return params
+        return super().fingerprint_params()
 
     def load(self) -> None:
         self._ensure_model()

@@ -8,16 +8,14 @@ cache (keyed by backend, model and text), so no text is paid for twice, across r
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from synthgen.fields import Fingerprint, dump_model, fingerprint_data, set_runtime_parameters
 from synthgen.llms.requests import Result, cached_result, make_request, store_result
-from synthgen.steps.base import dump_model, output_relevant, set_runtime_parameters
+from synthgen.names import snake_case
 from synthgen.store import active_store
-
-# Fields that decide how texts are sent, never which vectors come back.
-ENGINE_FIELDS = frozenset({"api_key", "timeout", "max_retries", "batch_size", "n_threads", "verbose"})
 
 
 class Embeddings(BaseModel):
@@ -31,13 +29,11 @@ class Embeddings(BaseModel):
                               protected_namespaces=())
 
     type_name: ClassVar[str] = "embeddings"
-    batch_size: int = Field(default=64, ge=1)
+    batch_size: Annotated[int, Fingerprint.IGNORE] = Field(default=64, ge=1)
 
     @classmethod
     def registered_name(cls) -> str:
         """``type_name`` when the class sets its own, else its snake_case name."""
-        from synthgen.steps.base import snake_case
-
         return cls.__dict__.get("type_name") or snake_case(cls.__name__)
 
     @property
@@ -82,8 +78,8 @@ class Embeddings(BaseModel):
         return {"type": cls.registered_name(), "class": f"{cls.__module__}:{cls.__qualname__}", **dump_model(self)}
 
     def fingerprint_params(self) -> dict[str, Any]:
-        """Output-relevant parameters: backend and model, no secrets or knobs."""
-        return output_relevant({k: v for k, v in self.dump().items() if k not in ENGINE_FIELDS and k != "class"})
+        """Output-relevant parameters: backend and model (no secrets, nothing declared ``Fingerprint.IGNORE``)."""
+        return fingerprint_data(self, self.dump())
 
     @classmethod
     def runtime_parameter_names(cls) -> list[str]:

@@ -3,11 +3,12 @@ servers, through their OpenAI-compatible chat completions routes."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import PrivateAttr, model_validator
 
 from synthgen.errors import ConfigError, LLMError, MissingDependencyError
+from synthgen.fields import Fingerprint
 from synthgen.llms.compatible import OpenAICompatibleLLM, with_v1
 
 TGI_MODEL = "tgi"  # what TGI and dedicated endpoints take as the model: they serve one
@@ -43,7 +44,7 @@ class InferenceEndpointsLLM(OpenAICompatibleLLM):
     model_id: str | None = None
     endpoint_name: str | None = None
     endpoint_namespace: str | None = None
-    tokenizer_id: str | None = None
+    tokenizer_id: Annotated[str | None, Fingerprint.IGNORE] = None
     model_display_name: str | None = None
 
     _endpoint_url: str | None = PrivateAttr(default=None)
@@ -77,11 +78,6 @@ class InferenceEndpointsLLM(OpenAICompatibleLLM):
             return super().cache_identity()
         # The endpoint's name, not its URL: the identity is known without asking the Hub.
         return {"backend": self.type_name, "host": self._endpoint_label(), "model": self.model}
-
-    def fingerprint_params(self) -> dict[str, Any]:
-        params = super().fingerprint_params()
-        params.pop("tokenizer_id", None)
-        return params
 
     def load(self) -> None:
         if self.endpoint_name and self._endpoint_url is None:

@@ -10,10 +10,11 @@ from the JSON schema.
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, PrivateAttr
 
+from synthgen.fields import Fingerprint
 from synthgen.llms.base import LLM
 from synthgen.llms.embedded import DEFAULT_EMBEDDED, EMBEDDED_MODELS, embedded_model
 from synthgen.llms.params import DEFAULT_MAX_NEW_TOKENS, PORTABLE, stop_list
@@ -45,11 +46,11 @@ class LlamaCppLLM(LLM):
     model_path: str | None = None
     embedded: str = DEFAULT_EMBEDDED
     n_ctx: int = Field(default=2048, ge=64)
-    n_threads: int | None = None
+    n_threads: Annotated[int | None, Fingerprint.IGNORE] = None
     n_gpu_layers: int = 0
     chat_format: str | None = None
     seed: int = 0
-    verbose: bool = False
+    verbose: Annotated[bool, Fingerprint.IGNORE] = False
 
     _llm: Any = PrivateAttr(default=None)
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, PrivateAttr
 
 from synthgen.errors import MissingDependencyError
+from synthgen.fields import Fingerprint
 from synthgen.llms.embedded import embedded_model
 from synthgen.llms.embeddings import Embeddings
 from synthgen.llms.llamacpp import EMBEDDED_MODEL, resolve_model_path
@@ -30,8 +31,8 @@ class LlamaCppEmbeddings(Embeddings):
     model_path: str | None = None
     n_ctx: int = Field(default=512, ge=16)
     normalize: bool = True
-    n_threads: int | None = None
-    verbose: bool = False
+    n_threads: Annotated[int | None, Fingerprint.IGNORE] = None
+    verbose: Annotated[bool, Fingerprint.IGNORE] = False
 
     _llm: Any = PrivateAttr(default=None)
 

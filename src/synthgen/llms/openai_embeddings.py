@@ -11,12 +11,13 @@ import os
 import time
 import urllib.error
 import urllib.request
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 from urllib.parse import urlparse
 
 from pydantic import Field, SecretStr
 
 from synthgen.errors import LLMError
+from synthgen.fields import Fingerprint
 from synthgen.llms.embeddings import Embeddings
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -40,8 +41,8 @@ class OpenAIEmbeddings(Embeddings):
     base_url: str | None = None
     api_key: SecretStr | None = None
     dimensions: int | None = Field(default=None, ge=1)
-    timeout: float = 120.0
-    max_retries: int = Field(default=3, ge=0)
+    timeout: Annotated[float, Fingerprint.IGNORE] = 120.0
+    max_retries: Annotated[int, Fingerprint.IGNORE] = Field(default=3, ge=0)
 
     @property
     def model_name(self) -> str:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from synthgen.distiset import Distiset
     from synthgen.pipeline import Pipeline
     from synthgen.plugins.registry import Registrar
-    from synthgen.steps.base import _Step
+    from synthgen.steps.base import BaseStep
 
 PROJECT_NAME = "synthgen"
 
@@ -92,7 +92,7 @@ def synthgen_after_pipeline_run(pipeline: Pipeline, distiset: Distiset) -> None:
 
 
 @hookspec
-def synthgen_before_step_started(step: _Step) -> None:
+def synthgen_before_step_started(step: BaseStep) -> None:
     """Called in the worker after ``step.load()`` and before its first batch.
 
     :param step: the step replica about to process batches.
@@ -100,7 +100,7 @@ def synthgen_before_step_started(step: _Step) -> None:
 
 
 @hookspec
-def synthgen_after_batch_written(step: _Step, batch: Any) -> None:
+def synthgen_after_batch_written(step: BaseStep, batch: Any) -> None:
     """Called in the worker after a batch the step produced was written to the store.
 
     Downstream steps may already read it; a failing hook does not undo the write.
@@ -111,7 +111,7 @@ def synthgen_after_batch_written(step: _Step, batch: Any) -> None:
 
 
 @hookspec
-def synthgen_on_step_error(step: _Step, error: BaseException) -> None:
+def synthgen_on_step_error(step: BaseStep, error: BaseException) -> None:
     """Called in the main process when a step failed, before the error reaches the caller.
 
     Every batch written before the failure stays in the cache; the error still propagates after every

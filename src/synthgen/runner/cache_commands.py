@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from synthgen import plan
 from synthgen.cache_location import resolve_cache_root
-from synthgen.errors import CacheError
+from synthgen.errors import CacheError, RegistryError
+from synthgen.fields import in_fingerprint
 from synthgen.names import check_name
 from synthgen.paths import inside
+from synthgen.plugins.manager import get_registry
+from synthgen.plugins.registry import Kind
 from synthgen.runner.journal import INLINE_DATA, run_lock
-from synthgen.steps.base import output_relevant
 from synthgen.store import SHARED_DIRS, Store
 from synthgen.yaml_io import load_yaml_file
 
@@ -234,11 +236,28 @@ def _reason(name: str, step: dict[str, Any], prev: dict[str, Any] | None, run: d
         return "first run of this step"
     old, new = prev.get("params", {}), step.get("params", {})
     if old.get("type") == new.get("type") and prev.get("fingerprint") != step.get("fingerprint"):
-        return _changed(output_relevant(old), output_relevant(new)) or "version bumped (the step's code changed)"
+        return _changed(_output_relevant(old), _output_relevant(new)) or "version bumped (the step's code changed)"
     upstream = [c["from"] for c in run.get("connections", []) if c["to"] == name and c["from"] in changed]
     if upstream:
         return f"its input rows changed because upstream step '{upstream[0]}' did"
     return "its input rows changed (new or different input data)"
+
+
+def _output_relevant(params: dict[str, Any], kind: Kind = "step") -> dict[str, Any]:
+    """A step's recorded parameters (or its LLM's) without those its class declares outside the
+    fingerprint, so that a changed batch size is never named as the reason of a miss."""
+    cls = _registered_class(params.get("type"), kind)
+    if cls is None:
+        return params
+    return {k: _output_relevant(v, "llm") if isinstance(v, dict) and "type" in v else v
+            for k, v in params.items() if k not in cls.model_fields or in_fingerprint(cls, k)}
+
+
+def _registered_class(name: Any, kind: Kind) -> Any:
+    try:
+        return get_registry().entry(kind, name).load() if isinstance(name, str) else None
+    except RegistryError:  # a plugin since removed: compare everything it recorded
+        return None
 
 
 def _changed(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> str:

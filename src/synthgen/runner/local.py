@@ -26,7 +26,7 @@ from synthgen.errors import StepError
 from synthgen.runner.tasks import BatchTask
 from synthgen.runner.worker_main import FREE
 from synthgen.runner.worker_process import WorkerProcess
-from synthgen.steps.base import _Step
+from synthgen.steps.base import BaseStep
 
 
 @dataclass
@@ -48,7 +48,7 @@ class LocalExecutor:
         self._log_level = log_level
         self._received: list[Any] = []  # results read while waiting for a replica to exit
 
-    def start(self, step: _Step, gpu_ids: list[list[str]] | None) -> None:
+    def start(self, step: BaseStep, gpu_ids: list[list[str]] | None) -> None:
         """Start the step's replicas; each loads the step as soon as it arrives.
 
         Raises:
@@ -148,7 +148,7 @@ class LocalExecutor:
         worker.close()
 
 
-def dump_step(step: _Step) -> bytes:
+def dump_step(step: BaseStep) -> bytes:
     """The step by value, with the functions and classes it uses from ``__main__`` or a notebook.
 
     Raises:
@@ -166,7 +166,7 @@ def dump_step(step: _Step) -> bytes:
                                  "not in its fields, its attributes or the globals its code uses") from error
 
 
-def _first_unpicklable(step: _Step, error: Exception) -> tuple[str, Exception]:
+def _first_unpicklable(step: BaseStep, error: Exception) -> tuple[str, Exception]:
     """The step of ``step``'s pipeline that cannot be pickled on its own (its pipeline left out), and why."""
     import io
 

@@ -19,7 +19,7 @@ from loguru import logger
 
 from synthgen.errors import MissingDependencyError, StepError
 from synthgen.runner.tasks import BatchFailed, BatchTask, ReplicaEvent
-from synthgen.steps.base import _Step
+from synthgen.steps.base import BaseStep
 
 MAX_TASK_ATTEMPTS = 3  # a batch whose actor died is retried on another replica at most this often
 MAX_RESTARTS = 1  # Ray restarts a dead replica's actor (which loads the step again) this often
@@ -63,7 +63,7 @@ class _ReplicaActor:
     """Body of the Ray actor: one step replica. Load errors are kept and reported with the first batch
     so the loop sees them as a failed batch, exactly like a local replica that fails to load."""
 
-    def __init__(self, step: _Step, store_root: str, replica: int, log_level: str) -> None:
+    def __init__(self, step: BaseStep, store_root: str, replica: int, log_level: str) -> None:
         from synthgen.logging import setup_logging
         from synthgen.runner.worker import Replica, _fire
 
@@ -144,7 +144,7 @@ class _Replicas:
         return bool(self.actors) and len(self.dead - self.restarting) == len(self.actors)
 
 
-def _actor_options(step: _Step, ray: Any) -> tuple[dict[str, Any], Any]:
+def _actor_options(step: BaseStep, ray: Any) -> tuple[dict[str, Any], Any]:
     """Ray options of one replica from StepResources, and its placement group when the step's LLM
     shards over exactly its ``gpus`` (vLLM tensor parallelism)."""
     res = step.resources
@@ -200,7 +200,7 @@ class RayExecutor:
         """GPUs of the whole cluster (the driver's machine may have none)."""
         return int(self._ray.cluster_resources().get("GPU", 0))
 
-    def start(self, step: _Step, gpu_ids: list[list[str]] | None) -> None:
+    def start(self, step: BaseStep, gpu_ids: list[list[str]] | None) -> None:
         """Start the step's replicas as actors (Ray assigns GPUs; the local GPU plan is not used)."""
         ray = self._ray
         name = str(step.name)

@@ -12,14 +12,14 @@ from typing import Any
 from synthgen import interrupts
 from synthgen.runner.rows import RowFailure, check_rows, failed_rows
 from synthgen.runner.tasks import BatchDone, BatchFailed, BatchTask, ReplicaEvent
-from synthgen.steps.base import GeneratorStep, _Step
+from synthgen.steps.base import BaseStep, GeneratorStep
 from synthgen.store import Store, set_active_store
 from synthgen.write_errors import cache_writes
 
 Emit = Callable[[Any], None]
 
 
-def apply_input_mappings(step: _Step, rows: list[dict[str, Any]]) -> None:
+def apply_input_mappings(step: BaseStep, rows: list[dict[str, Any]]) -> None:
     """Rename upstream columns to the names the step reads (``input_mappings``: step name -> upstream)."""
     for ours, theirs in step.input_mappings.items():
         for row in rows:
@@ -27,7 +27,7 @@ def apply_input_mappings(step: _Step, rows: list[dict[str, Any]]) -> None:
                 row[ours] = row.pop(theirs)
 
 
-def apply_output_mappings(step: _Step, rows: list[dict[str, Any]]) -> None:
+def apply_output_mappings(step: BaseStep, rows: list[dict[str, Any]]) -> None:
     """Give input columns back their upstream names and rename outputs (``output_mappings``)."""
     for ours, theirs in step.input_mappings.items():
         for row in rows:
@@ -50,7 +50,7 @@ def batch_record(digest: str, rows: int, failures: list[RowFailure]) -> dict[str
 class Replica:
     """One replica of one step, independent of where it runs (a spawned process or a Ray actor)."""
 
-    def __init__(self, step: _Step, store_root: str, replica: int) -> None:
+    def __init__(self, step: BaseStep, store_root: str, replica: int) -> None:
         self.step = step
         self.store = Store(store_root)
         self.replica = replica
@@ -144,7 +144,7 @@ def failed(task: BatchTask, exc: BaseException) -> BatchFailed:
 
 
 # ---- serving a replica (runner.worker_main starts the process) --------------------------------
-def process_main(step: _Step, store_root: str, replica: int, task_q: Any, result_q: Any, log_level: str) -> None:
+def process_main(step: BaseStep, store_root: str, replica: int, task_q: Any, result_q: Any, log_level: str) -> None:
     """Load ``step``, serve the tasks of ``task_q`` (``None``: stop) and unload; results go to ``result_q``.
 
     Args:

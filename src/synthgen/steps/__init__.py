@@ -10,6 +10,8 @@ from importlib import import_module
 from typing import Any
 
 from synthgen.steps.base import (
+    BaseStep,
+    Fingerprint,
     GeneratorStep,
     GlobalStep,
     RuntimeParameter,
@@ -33,7 +35,7 @@ _BUILTINS = {
     "CombineColumns": "columns", "ConversationTemplate": "conversation",
 }
 
-__all__ = ["GeneratorStep", "GlobalStep", "RuntimeParameter", "Step", "StepInput", "StepOutput",
+__all__ = ["BaseStep", "Fingerprint", "GeneratorStep", "GlobalStep", "RuntimeParameter", "Step", "StepInput", "StepOutput",
            "StepResources", "step", *_BUILTINS]
 
 

@@ -2,47 +2,44 @@
 
 Steps are pydantic models: a step's own parameters are annotated class attributes, validated when the
 step is constructed. Parameters annotated ``RuntimeParameter[T]`` may also be set at run time through
-``pipeline.run(parameters={step.name: {...}})``.
+``pipeline.run(parameters={step.name: {...}})``; parameters annotated ``Fingerprint.IGNORE`` never change
+the rows, so changing them reuses the cache (:mod:`synthgen.fields`). :class:`BaseStep` is what every
+kind of step shares; a step joins the pipeline being built through :mod:`synthgen.steps.context`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Generator, Iterable
+from abc import abstractmethod
+from collections.abc import Generator, Iterable, Iterator
 from functools import cache
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
 
-from synthgen.errors import ConfigError, PlanError
-from synthgen.names import check_name
+from synthgen.errors import PlanError
+from synthgen.fields import (
+    Fingerprint,
+    RuntimeParameter,
+    dump_model,
+    fingerprint_data,
+    is_union,
+    runtime_parameter_names,
+    set_runtime_parameters,
+)
+from synthgen.names import check_name, snake_case
+from synthgen.steps.context import PipelineBuilder, active_pipeline
 
 if TYPE_CHECKING:
-    from synthgen.pipeline import Pipeline
     from synthgen.store import Store
+
+__all__ = ["BaseStep", "Step", "GlobalStep", "GeneratorStep", "StepResources", "RuntimeParameter", "Fingerprint",
+           "Row", "StepInput", "StepOutput", "GeneratorStepOutput", "AnyStep", "dump_model",
+           "set_runtime_parameters", "snake_case", "normalize_columns", "string_list_fields", "step_kind"]
 
 Row = dict[str, Any]
 StepInput = list[Row]
 StepOutput = Generator[list[Row], None, None]
 GeneratorStepOutput = Generator[tuple[list[Row], bool], None, None]
-
-_RUNTIME = "synthgen:runtime_parameter"
-T = TypeVar("T")
-RuntimeParameter = Annotated[T, _RUNTIME]
-"""Marks a field that may be set at run time: ``batch_size: RuntimeParameter[int] = 50``."""
-
-# Fields that never change a step's output: excluded from fingerprints and signatures.
-NON_OUTPUT_FIELDS = frozenset(
-    {"name", "class", "resources", "input_batch_size", "batch_size", "use_cache", "max_concurrency",
-     "requests_per_minute", "tokens_per_minute", "max_retries", "timeout", "max_tokens_budget",
-     "offline_batch_generation_block_until_done", "jobs_ids", "n_threads", "verbose"}
-)
-
-
-def snake_case(name: str) -> str:
-    """``LoadDataFromDicts`` -> ``load_data_from_dicts``."""
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
 
 
 def normalize_columns(spec: Iterable[str] | dict[str, bool]) -> dict[str, bool]:
@@ -59,14 +56,10 @@ def string_list_fields(cls: type[BaseModel]) -> frozenset[str]:
 
 
 def _takes_str_list_only(annotation: Any) -> bool:
-    members = get_args(annotation) if _is_union(annotation) else (annotation,)
+    members = get_args(annotation) if is_union(annotation) else (annotation,)
     if str in members:
         return False
     return any(get_origin(m) in (list, tuple, set) and get_args(m)[:1] == (str,) for m in members)
-
-
-def _is_union(annotation: Any) -> bool:
-    return get_origin(annotation) in (Union, getattr(__import__("types"), "UnionType", Union))
 
 
 class StepResources(BaseModel):
@@ -80,23 +73,31 @@ class StepResources(BaseModel):
     memory: int | None = Field(default=None, ge=1)
 
 
-class _Step(BaseModel):
-    """What every kind of step shares: naming, connections, mappings, resources, fingerprints."""
+class BaseStep(BaseModel):
+    """What every kind of step shares: naming, connections, mappings, resources, fingerprints.
+
+    Derive from :class:`Step` (rows in, rows out), :class:`GlobalStep` (every row at once) or
+    :class:`GeneratorStep` (a source of rows), which say what ``process`` receives and yields.
+    Parameters are annotated fields; mark those that never change the rows
+    ``Annotated[T, Fingerprint.IGNORE]`` (every other one is part of the step's fingerprint).
+
+    Class attributes:
+        version: bump it when a change of the code changes the rows: the cache is then recomputed.
+        type_name: the registered name (defaults to the snake_case class name).
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid", validate_assignment=True)
 
     version: ClassVar[int] = 1
     type_name: ClassVar[str | None] = None
-    # Parameters of this class that never change its rows (paths for logs, counters, ...).
-    signature_exclude: ClassVar[frozenset[str]] = frozenset()
 
-    name: str | None = None
+    name: Annotated[str | None, Fingerprint.IGNORE] = None
     input_mappings: dict[str, str] = Field(default_factory=dict)
     output_mappings: dict[str, str] = Field(default_factory=dict)
-    resources: StepResources = Field(default_factory=StepResources)
-    use_cache: bool = True
+    resources: Annotated[StepResources, Fingerprint.IGNORE] = Field(default_factory=StepResources)
+    use_cache: Annotated[bool, Fingerprint.IGNORE] = True
 
-    _pipeline: Pipeline | None = PrivateAttr(default=None)
+    _pipeline: PipelineBuilder | None = PrivateAttr(default=None)
 
     @field_validator("name")
     @classmethod
@@ -113,15 +114,13 @@ class _Step(BaseModel):
         return value
 
     def model_post_init(self, __context: Any) -> None:
-        from synthgen.pipeline import Pipeline
-
-        pipeline = Pipeline.current()
+        pipeline = active_pipeline()
         if pipeline is None:
             if self.name is None:
                 self.name = f"{snake_case(type(self).__name__)}_0"
             return
         self._pipeline = pipeline
-        pipeline._add_step(self)
+        pipeline.add_step(self)
 
     # ---- identity -------------------------------------------------------------------------
     @classmethod
@@ -130,7 +129,8 @@ class _Step(BaseModel):
         return cls.__dict__.get("type_name") or snake_case(cls.__name__)
 
     @property
-    def pipeline(self) -> Pipeline | None:
+    def pipeline(self) -> PipelineBuilder | None:
+        """The pipeline this step was created in (``None`` outside a ``with Pipeline(...)`` block)."""
         return self._pipeline
 
     # ---- columns ---------------------------------------------------------------------------
@@ -172,21 +172,31 @@ class _Step(BaseModel):
     def unload(self) -> None:
         """Called once per replica after the last batch (free GPUs, close clients)."""
 
+    @abstractmethod
+    def process(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        """Produce the step's rows: what it receives and yields depends on the kind of step
+        (:meth:`Step.process`, :meth:`GeneratorStep.process`)."""
+
     # ---- connections -----------------------------------------------------------------------
-    def connect(self, *others: _Step) -> None:
+    def connect(self, *others: BaseStep) -> None:
+        """Connect this step to each of ``others`` (what ``self >> others`` does).
+
+        Raises:
+            PlanError: the step was not created inside a ``with Pipeline(...)`` block.
+        """
         if self._pipeline is None:
             raise PlanError(f"step '{self.name}' is not inside a `with Pipeline(...)` block, so it cannot be connected")
         for other in others:
-            self._pipeline._connect(self, other)
+            self._pipeline.connect(self, other)
 
-    def __rshift__(self, other: _Step | list[_Step]) -> Any:
-        if not isinstance(other, (_Step, list)):
+    def __rshift__(self, other: BaseStep | list[BaseStep]) -> Any:
+        if not isinstance(other, (BaseStep, list)):
             return NotImplemented  # e.g. a routing batch function: it connects the step itself
         targets = other if isinstance(other, list) else [other]
         self.connect(*targets)
         return other
 
-    def __rrshift__(self, others: list[_Step]) -> _Step:
+    def __rrshift__(self, others: list[BaseStep]) -> BaseStep:
         for upstream in others:
             upstream.connect(self)
         return self
@@ -194,7 +204,8 @@ class _Step(BaseModel):
     # ---- parameters ------------------------------------------------------------------------
     @classmethod
     def runtime_parameter_names(cls) -> list[str]:
-        return [name for name, field in cls.model_fields.items() if _RUNTIME in field.metadata]
+        """The fields declared ``RuntimeParameter[...]``."""
+        return runtime_parameter_names(cls)
 
     def runtime_parameters(self) -> dict[str, Any]:
         """Names of settable runtime parameters, nested for attached LLMs."""
@@ -217,9 +228,9 @@ class _Step(BaseModel):
                 **dump_model(self, exclude={"name"})}
 
     def fingerprint_params(self) -> dict[str, Any]:
-        """Output-relevant parameters: what a fingerprint hashes."""
-        dumped = {k: v for k, v in self.dump().items() if k not in type(self).signature_exclude}
-        return output_relevant(dumped)
+        """Output-relevant parameters: what a fingerprint hashes (fields not declared
+        ``Fingerprint.IGNORE``; a nested LLM by its own ``fingerprint_params()``)."""
+        return fingerprint_data(self, self.dump())
 
     def store_inline_data(self, store: Store) -> list[str]:
         """Write the rows this step holds in its parameters to ``store`` (once; the runner calls this
@@ -234,90 +245,24 @@ class _Step(BaseModel):
         return []
 
 
-def set_runtime_parameters(model: BaseModel, values: dict[str, Any], owner: str) -> None:
-    """Set runtime parameters on ``model`` (recursing into nested models such as ``llm``)."""
-    valid = type(model).runtime_parameter_names() if hasattr(model, "runtime_parameter_names") else []
-    nested = {n for n in type(model).model_fields if isinstance(getattr(model, n), BaseModel)}
-    for key, value in values.items():
-        if key in nested and isinstance(value, dict) and key not in valid:
-            set_runtime_parameters(getattr(model, key), value, f"{owner} {key}")
-        elif key in valid:
-            try:
-                setattr(model, key, value)
-            except Exception as exc:  # pydantic ValidationError: say which value is wrong
-                raise ConfigError(f"invalid runtime parameter '{key}' for {owner}: {exc}") from None
-        else:
-            options = sorted(set(valid) | nested)
-            raise ConfigError(
-                f"unknown runtime parameter '{key}' for {owner}. Valid runtime parameters: {', '.join(options) or 'none'}"
-            )
-
-
-def dump_model(model: BaseModel, exclude: set[str] | None = None) -> dict[str, Any]:
-    """Dump a model to plain data, dropping secrets and private fields; nested models keep a ``type``."""
-    out: dict[str, Any] = {}
-    for name, field in type(model).model_fields.items():
-        if exclude and name in exclude or field.exclude:
-            continue
-        value = getattr(model, name)
-        if isinstance(value, SecretStr) or _is_secret(field.annotation):
-            continue
-        out[name] = _plain(value)
-    return out
-
-
-def _is_secret(annotation: Any) -> bool:
-    if annotation is SecretStr:
-        return True
-    if _is_union(annotation):
-        return any(_is_secret(a) for a in get_args(annotation))
-    return False
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        dumped = value.dump() if hasattr(value, "dump") else dump_model(value)
-        return dumped
-    if isinstance(value, type) and issubclass(value, BaseModel):
-        return value.model_json_schema()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if callable(value) and not isinstance(value, (str, int, float, bool)):
-        return f"{getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', repr(value))}"
-    return value
-
-
-def output_relevant(dumped: dict[str, Any]) -> dict[str, Any]:
-    """Drop parameters that never change the rows a step produces (resources, concurrency, ...)."""
-    out: dict[str, Any] = {}
-    for key, value in dumped.items():
-        if key in NON_OUTPUT_FIELDS:
-            continue
-        # Recurse into nested models (they dump with a ``type``), not into plain mappings such as
-        # input_mappings={"name": "title"}, whose keys are data, never settings.
-        out[key] = output_relevant(value) if isinstance(value, dict) and "type" in value else value
-    return out
-
-
-class Step(_Step):
+class Step(BaseStep):
     """A row-wise step: ``process`` receives one list of rows per predecessor and yields output rows."""
 
-    input_batch_size: RuntimeParameter[int] = Field(default=50, ge=1)
+    input_batch_size: Annotated[RuntimeParameter[int], Fingerprint.IGNORE] = Field(default=50, ge=1)
 
-    def process(self, *inputs: StepInput) -> StepOutput:  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__}.process is not implemented")
+    @abstractmethod
+    def process(self, *inputs: StepInput) -> StepOutput:
+        """Yield output rows (lists of dicts) for ``inputs``: one list of rows per predecessor."""
 
 
 class GlobalStep(Step):
     """Receives every upstream row in one call, after its upstream steps have finished."""
 
 
-class GeneratorStep(_Step):
+class GeneratorStep(BaseStep):
     """A source of rows: ``process(offset)`` yields ``(rows, last_batch)``."""
 
-    batch_size: RuntimeParameter[int] = Field(default=50, ge=1)
+    batch_size: Annotated[RuntimeParameter[int], Fingerprint.IGNORE] = Field(default=50, ge=1)
 
     def source_state(self) -> Any:
         """What the rows are read from, as it is now (file sizes and modification times, ...), or
@@ -328,14 +273,15 @@ class GeneratorStep(_Step):
         """
         return None
 
-    def process(self, offset: int = 0) -> GeneratorStepOutput:  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__}.process is not implemented")
+    @abstractmethod
+    def process(self, offset: int = 0) -> GeneratorStepOutput:
+        """Yield ``(rows, last_batch)`` from row ``offset`` of the source on."""
 
 
 AnyStep = Union[Step, GeneratorStep]
 
 
-def step_kind(step: _Step) -> str:
+def step_kind(step: BaseStep) -> str:
     """``generator``, ``global`` or ``normal``."""
     if isinstance(step, GeneratorStep):
         return "generator"

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from synthgen.errors import PlanError
-from synthgen.steps.base import GeneratorStep, GlobalStep, Step, _Step
+from synthgen.steps.base import BaseStep, GeneratorStep, GlobalStep, Step
 
-_BASES: dict[str, type[_Step]] = {"normal": Step, "global": GlobalStep, "generator": GeneratorStep}
+_BASES: dict[str, type[BaseStep]] = {"normal": Step, "global": GlobalStep, "generator": GeneratorStep}
 
 
 def step(
@@ -17,7 +17,7 @@ def step(
     outputs: list[str] | dict[str, bool] | None = None,
     step_type: Literal["normal", "global", "generator"] = "normal",
     version: int = 1,
-) -> Callable[[Callable[..., Any]], type[_Step]]:
+) -> Callable[[Callable[..., Any]], type[BaseStep]]:
     """Make a Step class from a generator function.
 
     Keyword arguments of the function with defaults become the step's parameters.
@@ -38,7 +38,7 @@ def step(
     if step_type not in _BASES:
         raise PlanError(f"unknown step_type '{step_type}': expected one of {', '.join(_BASES)}")
 
-    def decorator(fn: Callable[..., Any]) -> type[_Step]:
+    def decorator(fn: Callable[..., Any]) -> type[BaseStep]:
         params = {
             name: p for name, p in inspect.signature(fn).parameters.items()
             if p.kind is inspect.Parameter.KEYWORD_ONLY

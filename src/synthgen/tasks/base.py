@@ -23,7 +23,6 @@ from synthgen.steps.base import (
     StepInput,
     StepOutput,
     normalize_columns,
-    output_relevant,
 )
 
 METADATA_COLUMN = "synthgen_metadata"
@@ -104,11 +103,6 @@ class Task(Step):
         if not concurrency:
             return 1
         return math.ceil(2 * concurrency * self.num_generations / self.input_batch_size) + 1
-
-    def fingerprint_params(self) -> dict[str, Any]:
-        params = output_relevant(self.dump())
-        params["llm"] = self.llm.fingerprint_params()  # backend, model, generation params: no knobs, no key
-        return params
 
     # ---- processing ------------------------------------------------------------------------
     def process(self, *inputs: StepInput) -> StepOutput:

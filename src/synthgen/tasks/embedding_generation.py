@@ -11,7 +11,7 @@ from typing import Any
 
 from synthgen.errors import StepError
 from synthgen.llms.embeddings import Embeddings
-from synthgen.steps.base import Step, StepInput, StepOutput, output_relevant
+from synthgen.steps.base import Step, StepInput, StepOutput
 
 
 class EmbeddingStep(Step):
@@ -39,9 +39,9 @@ class EmbeddingStep(Step):
         super().unload()
 
     def fingerprint_params(self) -> dict[str, Any]:
-        params = output_relevant({k: v for k, v in self.dump().items() if k not in ("embeddings", "llm")})
-        params["embeddings"] = self.backend.fingerprint_params()  # backend and model: no knobs, no key
-        return params
+        # Under one name whichever field holds the backend (``GenerateEmbeddings`` calls it ``llm``).
+        params = {k: v for k, v in super().fingerprint_params().items() if k not in ("embeddings", "llm")}
+        return {**params, "embeddings": self.backend.fingerprint_params()}
 
     def process(self, *inputs: StepInput) -> StepOutput:
         rows = inputs[0] if inputs else []

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import Field
 
 from synthgen.llms.base import LLM
-from synthgen.steps.base import GeneratorStep, RuntimeParameter, output_relevant
+from synthgen.steps.base import GeneratorStep, RuntimeParameter
 from synthgen.tasks.base import METADATA_COLUMN
 
 
@@ -41,11 +41,6 @@ class GeneratorTask(GeneratorStep):
     def unload(self) -> None:
         self.llm.unload()
         super().unload()
-
-    def fingerprint_params(self) -> dict[str, Any]:
-        params = output_relevant(self.dump())
-        params["llm"] = self.llm.fingerprint_params()  # backend, model, generation params: no knobs, no key
-        return params
 
     def batch_ranges(self, offset: int) -> list[tuple[int, int]]:
         """``(start, stop)`` row ranges of the batches from row ``offset`` on."""

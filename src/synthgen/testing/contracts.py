@@ -31,7 +31,7 @@ from pydantic import BaseModel, SecretStr
 from synthgen.plan import step_fingerprint
 from synthgen.plugins.manager import get_registry
 from synthgen.plugins.registry import default_name
-from synthgen.steps.base import GeneratorStep, StepResources, _Step, normalize_columns
+from synthgen.steps.base import BaseStep, GeneratorStep, StepResources, normalize_columns
 
 Row = dict[str, Any]
 
@@ -93,17 +93,17 @@ def _make(factory: Callable[[], Any] | None, attribute: str, owner: type) -> Any
 class StepContract:
     """Checks every synthgen step must pass. Set ``step_factory`` and ``sample_inputs``."""
 
-    step_factory: ClassVar[Callable[[], _Step] | None] = None
+    step_factory: ClassVar[Callable[[], BaseStep] | None] = None
     sample_inputs: ClassVar[list[list[Row]]] = []
     """One list of rows per predecessor for ``process(*sample_inputs)``; unused by generator steps."""
     secret_values: ClassVar[tuple[str, ...]] = ()
 
-    def make_step(self) -> _Step:
+    def make_step(self) -> BaseStep:
         """A fresh step from ``step_factory``."""
-        step: _Step = _make(type(self).step_factory, "step_factory", type(self))
+        step: BaseStep = _make(type(self).step_factory, "step_factory", type(self))
         return step
 
-    def run_process(self, step: _Step) -> list[list[Row]]:
+    def run_process(self, step: BaseStep) -> list[list[Row]]:
         """Every batch ``process`` yields for ``sample_inputs`` (between ``load`` and ``unload``)."""
         step.load()
         try:

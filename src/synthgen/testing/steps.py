@@ -10,9 +10,17 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any
 
-from synthgen.steps.base import GeneratorStep, GeneratorStepOutput, GlobalStep, Step, StepInput, StepOutput
+from synthgen.steps.base import (
+    Fingerprint,
+    GeneratorStep,
+    GeneratorStepOutput,
+    GlobalStep,
+    Step,
+    StepInput,
+    StepOutput,
+)
 
 
 def count_batch(count_dir: str | None, name: str | None, rows: int) -> None:
@@ -35,9 +43,8 @@ class GenerateNumbers(GeneratorStep):
     """
 
     count: int = 100
-    delay: float = 0.0
-    wait_for: str | None = None
-    signature_exclude: ClassVar[frozenset[str]] = frozenset({"delay", "wait_for"})
+    delay: Annotated[float, Fingerprint.IGNORE] = 0.0
+    wait_for: Annotated[str | None, Fingerprint.IGNORE] = None
 
     @property
     def outputs(self) -> list[str]:
@@ -67,9 +74,8 @@ class AddColumn(Step):
     offset: int = 0
     output: str = "out"
     source: str = "n"
-    delay: float = 0.0
-    count_dir: str | None = None
-    signature_exclude: ClassVar[frozenset[str]] = frozenset({"delay", "count_dir"})
+    delay: Annotated[float, Fingerprint.IGNORE] = 0.0
+    count_dir: Annotated[str | None, Fingerprint.IGNORE] = None
 
     @property
     def inputs(self) -> list[str]:
@@ -111,8 +117,7 @@ class DieOnce(Step):
     ``marker`` makes every later attempt pass the rows through (tests of a replica dying mid-batch)."""
 
     value: int = 0
-    marker: str = ""
-    signature_exclude: ClassVar[frozenset[str]] = frozenset({"marker"})
+    marker: Annotated[str, Fingerprint.IGNORE] = ""
 
     @property
     def inputs(self) -> list[str]:
@@ -172,9 +177,8 @@ def _gpu_ids() -> list[str]:
 class SumAll(GlobalStep):
     """Adds ``total``: the sum of ``n`` over every row."""
 
-    delay: float = 0.0
-    count_dir: str | None = None
-    signature_exclude: ClassVar[frozenset[str]] = frozenset({"delay", "count_dir"})
+    delay: Annotated[float, Fingerprint.IGNORE] = 0.0
+    count_dir: Annotated[str | None, Fingerprint.IGNORE] = None
 
     @property
     def inputs(self) -> list[str]:
@@ -206,8 +210,7 @@ class RecordPid(Step):
 class LifecycleLog(Step):
     """Appends ``load <name>`` / ``unload <name>`` lines to ``log_file`` (tests of load stages)."""
 
-    log_file: str = ""
-    signature_exclude: ClassVar[frozenset[str]] = frozenset({"log_file"})
+    log_file: Annotated[str, Fingerprint.IGNORE] = ""
 
     def _log(self, event: str) -> None:
         with open(self.log_file, "a") as fh:
