@@ -175,7 +175,7 @@ class BaseStep(BaseModel):
     @abstractmethod
     def process(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
         """Produce the step's rows: what it receives and yields depends on the kind of step
-        (:meth:`Step.process`, :meth:`GeneratorStep.process`)."""
+        (:meth:`Step.process`, :meth:`GeneratorStep.process`, which subclasses override)."""
 
     # ---- connections -----------------------------------------------------------------------
     def connect(self, *others: BaseStep) -> None:
@@ -250,9 +250,13 @@ class Step(BaseStep):
 
     input_batch_size: Annotated[RuntimeParameter[int], Fingerprint.IGNORE] = Field(default=50, ge=1)
 
-    @abstractmethod
     def process(self, *inputs: StepInput) -> StepOutput:
-        """Yield output rows (lists of dicts) for ``inputs``: one list of rows per predecessor."""
+        """Yield output rows (lists of dicts) for ``inputs``: one list of rows per predecessor.
+
+        Raises:
+            NotImplementedError: the subclass does not implement it.
+        """
+        raise NotImplementedError(f"{type(self).__name__}.process is not implemented")
 
 
 class GlobalStep(Step):
@@ -273,9 +277,13 @@ class GeneratorStep(BaseStep):
         """
         return None
 
-    @abstractmethod
     def process(self, offset: int = 0) -> GeneratorStepOutput:
-        """Yield ``(rows, last_batch)`` from row ``offset`` of the source on."""
+        """Yield ``(rows, last_batch)`` from row ``offset`` of the source on.
+
+        Raises:
+            NotImplementedError: the subclass does not implement it.
+        """
+        raise NotImplementedError(f"{type(self).__name__}.process is not implemented")
 
 
 AnyStep = Union[Step, GeneratorStep]

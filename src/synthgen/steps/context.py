@@ -8,9 +8,12 @@ itself to it, and ``a >> b`` connects through it. The steps see it only through
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from synthgen.steps.base import BaseStep
 
 _ACTIVE: contextvars.ContextVar[PipelineBuilder | None] = contextvars.ContextVar("synthgen_pipeline", default=None)
@@ -21,6 +24,18 @@ ActivationToken = contextvars.Token
 class PipelineBuilder(Protocol):
     """What a pipeline under construction offers the steps created in its ``with`` block
     (:class:`synthgen.pipeline.Pipeline` implements it)."""
+
+    @property
+    def name(self) -> str:
+        """The pipeline's name."""
+
+    @property
+    def cache_dir(self) -> str | Path | None:
+        """The cache root the pipeline was given (``None``: the default one)."""
+
+    @property
+    def steps(self) -> Mapping[str, BaseStep]:
+        """Its steps by name."""
 
     def add_step(self, step: BaseStep) -> None:
         """Add ``step``, naming it when it has no name.
