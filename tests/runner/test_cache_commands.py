@@ -53,6 +53,19 @@ def test_explain_tells_a_version_bump_from_a_parameter_change(tmp_path: Path, mo
     assert "a: hit" in text and "b: hit" in text
 
 
+def test_explain_never_blames_a_field_declared_outside_the_fingerprint(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from synthgen.testing.steps import AddColumn
+
+    chain(str(tmp_path)).run()
+    monkeypatch.setattr(AddColumn, "version", 2)
+    p = chain(str(tmp_path))
+    p.steps["c"].input_batch_size = 3  # declared IGNORE on Step; AddColumn is no registered class
+    p.run()
+    line = next(x for x in cache_commands.explain("chain", tmp_path).splitlines() if x.strip().startswith("c:"))
+    assert "miss" in line and "version bumped (the step's code changed)" in line
+
+
 def test_explain_reports_use_cache_false(tmp_path: Path) -> None:
     chain(str(tmp_path)).run()
     p = chain(str(tmp_path))

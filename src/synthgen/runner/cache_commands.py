@@ -12,15 +12,19 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from synthgen import plan
 from synthgen.cache_location import resolve_cache_root
 from synthgen.errors import CacheError, RegistryError
 from synthgen.fields import in_fingerprint
+from synthgen.llms.base import LLM
 from synthgen.names import check_name
 from synthgen.paths import inside
 from synthgen.plugins.manager import get_registry
 from synthgen.plugins.registry import Kind
 from synthgen.runner.journal import INLINE_DATA, run_lock
+from synthgen.steps.base import GeneratorStep, Step
 from synthgen.store import SHARED_DIRS, Store
 from synthgen.yaml_io import load_yaml_file
 
@@ -246,18 +250,24 @@ def _reason(name: str, step: dict[str, Any], prev: dict[str, Any] | None, run: d
 def _output_relevant(params: dict[str, Any], kind: Kind = "step") -> dict[str, Any]:
     """A step's recorded parameters (or its LLM's) without those its class declares outside the
     fingerprint, so that a changed batch size is never named as the reason of a miss."""
-    cls = _registered_class(params.get("type"), kind)
-    if cls is None:
-        return params
+    cls = _registered_class(params.get("type"), kind) or _base_class(params, kind)
     return {k: _output_relevant(v, "llm") if isinstance(v, dict) and "type" in v else v
             for k, v in params.items() if k not in cls.model_fields or in_fingerprint(cls, k)}
 
 
-def _registered_class(name: Any, kind: Kind) -> Any:
+def _registered_class(name: Any, kind: Kind) -> type[BaseModel] | None:
     try:
         return get_registry().entry(kind, name).load() if isinstance(name, str) else None
     except RegistryError:  # a plugin since removed: compare everything it recorded
         return None
+
+
+def _base_class(params: dict[str, Any], kind: Kind) -> type[BaseModel]:
+    # A class no plugin registers (a step defined in a script): what its base class declares still holds.
+    # Its recorded import path is never imported: the cache is untrusted input.
+    if kind == "llm":
+        return LLM
+    return GeneratorStep if "batch_size" in params else Step
 
 
 def _changed(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> str:

@@ -1,4 +1,4 @@
-"""The step API: ``Step``, ``GeneratorStep``, ``GlobalStep`` and their resources.
+"""The step API: ``BaseStep`` and its kinds ``Step``, ``GeneratorStep``, ``GlobalStep``, and their resources.
 
 Steps are pydantic models: a step's own parameters are annotated class attributes, validated when the
 step is constructed. Parameters annotated ``RuntimeParameter[T]`` may also be set at run time through
