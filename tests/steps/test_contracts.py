@@ -73,16 +73,19 @@ class TestExpandColumns(StepContract):
 class TestGroupColumns(StepContract):
     step_factory = staticmethod(lambda: GroupColumns(columns=["text"], output_columns=["texts"]))
     sample_inputs = [ROWS, ROWS]
+    changed_values = {"columns": ["title"], "output_columns_": ["titles"]}  # one output name per column
 
 
 class TestFilterRowsExpression(StepContract):
     step_factory = staticmethod(lambda: FilterRows(condition="n % 2 == 0 and len(text) > 3"))
     sample_inputs = [ROWS]
+    changed_values = {"condition": "n > 1"}
 
 
 class TestFilterRowsCallable(StepContract):
     step_factory = staticmethod(lambda: FilterRows(condition=is_even))
     sample_inputs = [ROWS]
+    changed_values = {"condition": "n > 1"}
 
 
 class TestDeduplicateExact(StepContract):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import pytest
 from pydantic import Field, SecretStr
@@ -14,7 +14,7 @@ from synthgen.errors import RegistryError
 from synthgen.llms.base import LLM
 from synthgen.llms.requests import Request, Result
 from synthgen.plugins import get_plugin_manager, hookimpl, reset_plugin_manager
-from synthgen.steps import Step
+from synthgen.steps import Fingerprint, Step
 from synthgen.testing.contracts import LLMContract, StepContract
 
 ContractFailure = (AssertionError, pytest.fail.Exception)
@@ -56,6 +56,20 @@ class DriftingStep(Upper):
         yield from super().process(*inputs)
 
 
+class KnobInFingerprintStep(Upper):
+    log_every: Annotated[int, Fingerprint.IGNORE] = 10
+
+    def fingerprint_params(self) -> dict[str, Any]:  # adds back what the field says never changes rows
+        return {**super().fingerprint_params(), "log_every": self.log_every}
+
+
+class SettingDroppedStep(Upper):
+    suffix: str = "!"
+
+    def fingerprint_params(self) -> dict[str, Any]:  # loses a setting that changes rows
+        return {k: v for k, v in super().fingerprint_params().items() if k != "suffix"}
+
+
 class Parrot(LLM):
     type_name: ClassVar[str] = "parrot"
     api_key: SecretStr | None = None
@@ -80,15 +94,24 @@ class LeakyParrot(Parrot):
     secret: str = "sk-leaky"
 
 
+class ForgetfulParrot(Parrot):
+    type_name: ClassVar[str] = "forgetful_parrot"
+    temperature: float = 1.0
+
+    def fingerprint_params(self) -> dict[str, Any]:
+        return {k: v for k, v in super().fingerprint_params().items() if k != "temperature"}
+
+
 class _TestClasses:
     @hookimpl
     def synthgen_register_steps(self, register: Any) -> None:
-        for cls in (Upper, LeakyStep, LockedStep, ForgetfulStep, DriftingStep):
+        for cls in (Upper, LeakyStep, LockedStep, ForgetfulStep, DriftingStep, KnobInFingerprintStep,
+                    SettingDroppedStep):
             register.add_step(cls)
 
     @hookimpl
     def synthgen_register_llms(self, register: Any) -> None:
-        for cls in (Parrot, OneShotParrot, LeakyParrot):
+        for cls in (Parrot, OneShotParrot, LeakyParrot, ForgetfulParrot):
             register.add_llm(cls)
 
 
@@ -127,6 +150,8 @@ def test_a_good_step_passes_every_check(name: str) -> None:
         (LockedStep, "test_is_picklable", ()),
         (ForgetfulStep, "test_process_yields_lists_of_rows_with_declared_outputs", ()),
         (DriftingStep, "test_fingerprint_is_stable", ()),
+        (KnobInFingerprintStep, "test_fingerprint_follows_field_declarations", ()),
+        (SettingDroppedStep, "test_fingerprint_follows_field_declarations", ()),
     ],
 )
 def test_a_broken_step_fails_its_check(factory: Callable[[], Step], check: str, secrets: tuple[str, ...]) -> None:
@@ -172,6 +197,7 @@ def test_a_good_backend_passes_every_check(name: str) -> None:
     [
         (OneShotParrot, "test_num_generations_is_respected", ()),
         (LeakyParrot, "test_no_secret_in_dump_or_repr", ("sk-leaky",)),
+        (ForgetfulParrot, "test_fingerprint_follows_field_declarations", ()),
     ],
 )
 def test_a_broken_backend_fails_its_check(factory: Callable[[], LLM], check: str, secrets: tuple[str, ...]) -> None:

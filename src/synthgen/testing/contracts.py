@@ -15,7 +15,9 @@
 The suites check what synthgen relies on when it runs a step or a backend in a spawned worker:
 it pickles, ``dump()`` holds no secret and builds the same object back through the registry (so the
 class is discoverable by its registered name), ``process`` / ``generate`` return the documented
-shapes, and the fingerprint is stable. Override a test method to adapt it to your class.
+shapes, and the fingerprint is stable and follows the fields' declarations (``Fingerprint.IGNORE``: set
+``changed_values = {field: value}`` for a field whose other valid values the suite cannot guess).
+Override a test method to adapt it to your class.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from synthgen.plan import step_fingerprint
 from synthgen.plugins.manager import get_registry
 from synthgen.plugins.registry import default_name
 from synthgen.steps.base import BaseStep, GeneratorStep, StepResources, normalize_columns
+from synthgen.testing.fingerprints import fingerprint_mismatches
 
 Row = dict[str, Any]
 
@@ -97,6 +100,8 @@ class StepContract:
     sample_inputs: ClassVar[list[list[Row]]] = []
     """One list of rows per predecessor for ``process(*sample_inputs)``; unused by generator steps."""
     secret_values: ClassVar[tuple[str, ...]] = ()
+    changed_values: ClassVar[dict[str, Any]] = {}
+    """Field -> another valid value, where the suite's generic ones do not fit (see :func:`assert_fingerprint_follows_declarations`)."""
 
     def make_step(self) -> BaseStep:
         """A fresh step from ``step_factory``."""
@@ -167,6 +172,18 @@ class StepContract:
         scaled = step.model_copy(update={"resources": StepResources(replicas=3, cpus=2)})
         assert step_fingerprint(scaled) == step_fingerprint(step)
 
+    def test_fingerprint_follows_field_declarations(self) -> None:
+        assert_fingerprint_follows_declarations(self.make_step(), self.changed_values)
+
+
+def assert_fingerprint_follows_declarations(model: Any, changed_values: dict[str, Any]) -> None:
+    """Fail unless changing each field of ``model`` changes its fingerprint exactly when the field is part of
+    it (not declared ``Fingerprint.IGNORE``, not a secret)."""
+    wrong, untested = fingerprint_mismatches(model, changed_values)
+    name = type(model).__name__
+    assert not wrong, f"{name}: the fingerprint does not follow the declaration of: {', '.join(wrong)}"
+    assert not untested, f"{name}: no other valid value found for {untested}: set changed_values = {{field: value}}"
+
 
 def assert_generate_output(outputs: Any, n_inputs: int, num_generations: int) -> None:
     """Fail unless ``outputs`` has the documented ``LLM.generate`` shape.
@@ -194,6 +211,8 @@ class LLMContract:
         [{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "What is 2 + 2?"}],
     ]
     secret_values: ClassVar[tuple[str, ...]] = ()
+    changed_values: ClassVar[dict[str, Any]] = {}
+    """Field -> another valid value, where the suite's generic ones do not fit."""
 
     def make_llm(self) -> Any:
         """A fresh, unloaded backend from ``llm_factory``."""
@@ -227,6 +246,9 @@ class LLMContract:
         restored = pickle_round_trip(llm)
         assert type(restored) is type(llm)
         assert restored.dump() == llm.dump()
+
+    def test_fingerprint_follows_field_declarations(self) -> None:
+        assert_fingerprint_follows_declarations(self.make_llm(), self.changed_values)
 
     def test_dump_round_trips_through_registry(self) -> None:
         llm = self.make_llm()
