@@ -2,9 +2,10 @@
 
 An LLM is a pydantic model like a step: its parameters are validated fields, fields annotated
 ``RuntimeParameter[...]`` can be set at run time, fields annotated ``Fingerprint.IGNORE`` (how requests
-are sent, never what comes back) are not part of its fingerprint (:mod:`synthgen.fields`), and ``dump()``
-gives plain data for pipeline.yaml with no secret in it. Live state (clients, engines, event loops) is created in ``load()`` and kept in private
-attributes, so an LLM pickles cleanly to a spawned worker.
+are sent, never what comes back) are not part of its fingerprint (:mod:`synthgen.fields`), and
+``dump()`` gives plain data for pipeline.yaml with no secret in it. Live state (clients, engines, event
+loops) is created in ``load()`` and kept in private attributes, so an LLM pickles cleanly to a spawned
+worker.
 """
 
 from __future__ import annotations
