@@ -24,9 +24,11 @@ $(RUN_STAMP): pyproject.toml | $(BIN)/python
 run: $(RUN_STAMP)
 	$(BIN)/python -m synthgen
 
+# The layers of docs/architecture.md are import-linter contracts (pyproject.toml): checked with the code.
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks plugins
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The viewer's browser tests drive the system's Chromium: install it where apt can (they are skipped,
 # with the reason, where it cannot be had).
