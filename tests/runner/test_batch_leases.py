@@ -15,7 +15,7 @@ import pytest
 
 from synthgen import leases
 from synthgen.runner.batch_leases import BatchClaims
-from synthgen.runner.tasks import BatchTask
+from synthgen.runner.messages import BatchTask
 from synthgen.store import Store
 from synthgen.testing.steps import batches_run
 from tests.runner.shared_step_pipeline import BATCH, ROWS, shared_step

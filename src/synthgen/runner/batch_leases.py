@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 
 from synthgen.leases import Leases, leases_at
-from synthgen.runner.tasks import BatchTask
+from synthgen.runner.messages import BatchTask
 from synthgen.store import Store
 
 KIND = "batches"

@@ -23,7 +23,7 @@ from typing import Any
 from loguru import logger
 
 from synthgen.errors import StepError
-from synthgen.runner.tasks import BatchTask
+from synthgen.runner.messages import BatchTask
 from synthgen.runner.worker_main import FREE
 from synthgen.runner.worker_process import WorkerProcess
 from synthgen.steps.base import BaseStep

@@ -26,9 +26,9 @@ from synthgen.errors import (
 )
 from synthgen.hashing import stable_hash
 from synthgen.runner.batch_leases import BatchClaims
+from synthgen.runner.messages import BatchDone, BatchFailed, BatchTask, ReplicaEvent, Segment
 from synthgen.runner.progress import Progress
 from synthgen.runner.routing import Routing, take_segments
-from synthgen.runner.tasks import BatchDone, BatchFailed, BatchTask, ReplicaEvent, Segment
 from synthgen.store import Store
 
 FAILURE_EXAMPLES = 20  # failed rows listed per step in the journal (all of them are counted)

@@ -18,7 +18,7 @@ from typing import Any
 from loguru import logger
 
 from synthgen.errors import MissingDependencyError, StepError
-from synthgen.runner.tasks import BatchFailed, BatchTask, ReplicaEvent
+from synthgen.runner.messages import BatchFailed, BatchTask, ReplicaEvent
 from synthgen.steps.base import BaseStep
 
 MAX_TASK_ATTEMPTS = 3  # a batch whose actor died is retried on another replica at most this often

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from synthgen import plan
 from synthgen.errors import PlanError
-from synthgen.runner.tasks import BatchDone, Segment
+from synthgen.runner.messages import BatchDone, Segment
 from synthgen.store import Store
 
 ROUTES_KIND = "routes"

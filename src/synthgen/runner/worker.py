@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from synthgen import interrupts
+from synthgen.runner.messages import BatchDone, BatchFailed, BatchTask, ReplicaEvent
 from synthgen.runner.rows import RowFailure, check_rows, failed_rows
-from synthgen.runner.tasks import BatchDone, BatchFailed, BatchTask, ReplicaEvent
 from synthgen.steps.base import BaseStep, GeneratorStep
 from synthgen.store import Store, set_active_store
 from synthgen.write_errors import cache_writes

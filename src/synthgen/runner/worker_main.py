@@ -8,7 +8,7 @@ forked process or a submitit job starts replicas like any other). No multiproces
 created, so there is no semaphore and no resource tracker to leave behind.
 
 The pipes carry length-prefixed messages (:class:`multiprocessing.connection.Connection`):
-parent to replica, the init message then pickled :class:`~synthgen.runner.tasks.BatchTask` s and
+parent to replica, the init message then pickled :class:`~synthgen.runner.messages.BatchTask` s and
 ``None`` to stop; replica to parent, pickled results and an empty message each time a serving thread
 is free (the parent sends a task only to a free thread).
 """
@@ -125,7 +125,7 @@ def main(argv: list[str]) -> None:
 def _load_step(init: dict[str, Any], outbox: ResultOutbox) -> Any:
     """The step sent by value, or None after reporting why it could not be rebuilt here."""
     from synthgen.errors import StepError
-    from synthgen.runner.tasks import BatchTask
+    from synthgen.runner.messages import BatchTask
     from synthgen.runner.worker import failed
 
     try:

@@ -1,5 +1,5 @@
-"""Messages between the scheduling loop and the step replicas. Plain tuples and dicts: they cross
-process boundaries (and Ray), so they carry object digests, never rows."""
+"""Messages between the scheduling loop and the step replicas: tasks in, results and events out.
+Plain tuples and dicts: they cross process boundaries (and Ray), so they carry object digests, never rows."""
 
 from __future__ import annotations
 
