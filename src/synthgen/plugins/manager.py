@@ -99,6 +99,18 @@ def hook() -> Any:
     return get_plugin_manager().hook
 
 
+def fire(hook_name: str, **kwargs: Any) -> None:
+    """Call the lifecycle hook ``hook_name`` of every plugin, in this process.
+
+    The one way the runner fires hooks, in the main process and in step replicas alike.
+
+    Args:
+        hook_name: a lifecycle hook of :mod:`synthgen.plugins.hookspecs` (``synthgen_after_batch_written``).
+        **kwargs: the hook's arguments, by name.
+    """
+    getattr(hook(), hook_name)(**kwargs)
+
+
 def get_registry() -> Registry:
     """The registry filled by every plugin's ``synthgen_register_*`` hooks.
 

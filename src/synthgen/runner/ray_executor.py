@@ -65,7 +65,8 @@ class _ReplicaActor:
 
     def __init__(self, step: BaseStep, store_root: str, replica: int, log_level: str) -> None:
         from synthgen.logging import setup_logging
-        from synthgen.runner.worker import Replica, _fire
+        from synthgen.plugins import fire
+        from synthgen.runner.worker import Replica
 
         setup_logging(log_level)
         self.step, self.replica = step, replica
@@ -76,7 +77,7 @@ class _ReplicaActor:
         except BaseException as exc:  # reported by ready() and every batch
             self.load_error = exc
             return
-        _fire("synthgen_before_step_started", step=step)
+        fire("synthgen_before_step_started", step=step)
 
     def ready(self) -> Any:
         from synthgen.runner.worker import failed

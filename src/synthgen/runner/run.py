@@ -16,6 +16,7 @@ from synthgen import interrupts, plan
 from synthgen.errors import ConfigError, OfflineBatchGenerationNotFinished, PipelineInterrupted, SynthgenError
 from synthgen.llms.rescue import import_rescued
 from synthgen.logging import setup_logging
+from synthgen.plugins import fire
 from synthgen.runner.checkpoint import CheckpointExport, CheckpointStrategy
 from synthgen.runner.failures import (
     Failures,
@@ -109,7 +110,7 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
             journal.mark_unfinished()
             journal.write_pipeline_yaml(dump)
         warn_fresh_llm_steps(graph, forced)
-        _fire("synthgen_before_pipeline_run", pipeline=pipeline)
+        fire("synthgen_before_pipeline_run", pipeline=pipeline)
         executor = make_executor(runner, store, log_level, runner_options)
         if runner != "local" and any(node.gpus for node in graph.nodes.values()):
             plan.check_gpus(graph, stages, executor.cluster_gpus())  # type: ignore[attr-defined]
@@ -133,7 +134,7 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
                                forced)
     distiset = _distiset(pdir, store, {leaf: scheduler.states[leaf].outputs for leaf in graph.leaves()})
     _log_summary(scheduler)
-    _fire("synthgen_after_pipeline_run", pipeline=pipeline, distiset=distiset)
+    fire("synthgen_after_pipeline_run", pipeline=pipeline, distiset=distiset)
     return _finish(distiset, step_failures(scheduler.summary()), max_failed_fraction)
 
 
@@ -183,7 +184,7 @@ def _execute(graph: plan.Graph, stages: list[list[str]], store: Store, journal: 
         if isinstance(exc, OSError):  # the journal's log of released batches (the driver's own writes)
             raise write_error(exc, journal.pdir, "the run's journal") from exc
         if isinstance(exc, SynthgenError) and getattr(exc, "step_name", None):
-            _fire("synthgen_on_step_error", step=graph.nodes[exc.step_name].step, error=exc)  # type: ignore[attr-defined]
+            fire("synthgen_on_step_error", step=graph.nodes[exc.step_name].step, error=exc)  # type: ignore[attr-defined]
         raise
     finally:
         scheduler.claims.close()
@@ -311,11 +312,3 @@ def _log_summary(scheduler: Scheduler) -> None:
 
 def _warm_import(module: str) -> None:
     threading.Thread(target=importlib.import_module, args=(module,), name="synthgen-warm-import", daemon=True).start()
-
-
-def _fire(hook_name: str, **kwargs: Any) -> None:
-    try:
-        from synthgen.plugins import hook
-    except ImportError:
-        return
-    getattr(hook(), hook_name)(**kwargs)

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from synthgen import interrupts
+from synthgen.plugins import fire
 from synthgen.runner.messages import BatchDone, BatchFailed, BatchTask, ReplicaEvent
 from synthgen.runner.rows import RowFailure, check_rows, failed_rows
 from synthgen.steps.base import BaseStep, GeneratorStep
@@ -75,7 +76,7 @@ class Replica:
             # The index entry needs no fsync: the object it points to has one, and an entry lost to a
             # power cut only means this batch is computed again. (kill -9 loses nothing either way.)
             self.store.put_record("batches", task.key, batch_record(digest, n, failures), sync=False)
-        _fire("synthgen_after_batch_written", step=self.step, batch={"seq": task.seq, "digest": digest, "rows": n})
+        fire("synthgen_after_batch_written", step=self.step, batch={"seq": task.seq, "digest": digest, "rows": n})
         return BatchDone(task.step, task.seq, digest, n, key=task.key, failed=tuple(failures), llm=self._llm_delta())
 
     def _llm_delta(self) -> dict[str, int]:
@@ -105,7 +106,7 @@ class Replica:
             check_rows(str(self.step.name), rows)
             with cache_writes(self.store.location, "the batch's rows", rows):
                 digest, n = self.store.put_rows(rows)
-            _fire("synthgen_after_batch_written", step=self.step, batch={"seq": seq, "digest": digest, "rows": n})
+            fire("synthgen_after_batch_written", step=self.step, batch={"seq": seq, "digest": digest, "rows": n})
             yield BatchDone(task.step, seq, digest, n, last=last)
             seq += 1
             if last or interrupts.requested():  # Ctrl+C: what was emitted is written; stop reading
@@ -119,14 +120,6 @@ class Replica:
             rows.extend(self.store.get_rows(digest, start, stop))
         return rows
 
-
-def _fire(hook_name: str, **kwargs: Any) -> None:
-    """Call a lifecycle hook if the plugin system is available in this process."""
-    try:
-        from synthgen.plugins import hook
-    except ImportError:
-        return
-    getattr(hook(), hook_name)(**kwargs)
 
 
 def failed(task: BatchTask, exc: BaseException) -> BatchFailed:
@@ -164,7 +157,7 @@ def process_main(step: BaseStep, store_root: str, replica: int, task_q: Any, res
     except BaseException as exc:
         result_q.put(failed(BatchTask(str(step.name), -1, ""), exc))
         return
-    _fire("synthgen_before_step_started", step=step)
+    fire("synthgen_before_step_started", step=step)
     result_q.put(ReplicaEvent(str(step.name), replica, "loaded"))
     threads = max(1, int(getattr(step, "max_batches_in_flight", 1) or 1))
     if threads == 1:
