@@ -195,3 +195,17 @@ def test_a_lone_surrogate_hashes_instead_of_raising_and_other_text_hashes_as_bef
 
     assert stable_hash({"text": "\udc80"}) != stable_hash({"text": "\udc81"})
     assert stable_hash({"text": "é✓"}) == hashlib.sha256('{"text":"é✓"}'.encode()).hexdigest()
+
+
+def test_each_node_has_its_step_kind_whose_value_is_the_name_journals_keep() -> None:
+    import json
+
+    from synthgen.plan import StepKind
+
+    with Pipeline(name="kinds") as p:
+        LoadDataFromDicts() >> DummyStep() >> GlobalDummyStep()
+    kinds = {name: node.kind for name, node in p.graph().nodes.items()}
+    assert kinds == {"load_data_from_dicts_0": StepKind.GENERATOR, "dummy_step_0": StepKind.NORMAL,
+                     "global_dummy_step_0": StepKind.GLOBAL}
+    assert [json.dumps(k) for k in kinds.values()] == ['"generator"', '"normal"', '"global"']
+    assert [f"{k}" for k in kinds.values()] == ["generator", "normal", "global"]  # messages print the name

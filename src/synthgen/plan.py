@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Literal, Union
 
 from synthgen.errors import PlanError, did_you_mean
@@ -16,12 +17,26 @@ from synthgen.steps.base import BaseStep, GeneratorStep, step_kind
 LoadGroups = Union[Sequence[Sequence[Any]], Literal["sequential_step_execution"], None]
 
 
+class StepKind(str, Enum):
+    """How the loop feeds a step. A ``str``, so a kind equals the name written in journals and reports."""
+
+    GENERATOR = "generator"  # no inputs: streams batches from ``process(offset)``
+    NORMAL = "normal"  # one output batch per input batch
+    GLOBAL = "global"  # one batch holding every upstream row
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
 @dataclass(frozen=True)
 class Node:
     """What the planner knows of a step."""
 
     name: str
-    kind: str  # generator | normal | global
+    kind: StepKind
     type_name: str
     fingerprint: str
     required_inputs: tuple[str, ...]
@@ -71,7 +86,7 @@ def _node(name: str, step: BaseStep) -> Node:
     batch = int(getattr(step, batch_attr, 50))
     required = tuple(c for c, req in step.input_columns().items() if req)
     return Node(
-        name=name, kind=step_kind(step), type_name=type(step).registered_name(),
+        name=name, kind=StepKind(step_kind(step)), type_name=type(step).registered_name(),
         fingerprint=step_fingerprint(step), required_inputs=required,
         replicas=step.resources.replicas, gpus=step.resources.gpus or 0, batch_size=batch, step=step,
     )
@@ -123,7 +138,7 @@ def converging_steps(graph: Graph) -> dict[str, Route]:
     out: dict[str, Route] = {}
     for name in graph.nodes:
         preds = graph.predecessors(name)
-        if len(preds) > 1 and graph.nodes[name].kind == "normal" and any(p in target_of for p in preds):
+        if len(preds) > 1 and graph.nodes[name].kind == StepKind.NORMAL and any(p in target_of for p in preds):
             out[name] = target_of[next(p for p in preds if p in target_of)]
     return out
 
@@ -167,12 +182,12 @@ def validate(graph: Graph) -> list[str]:
     for name in order:
         node = graph.nodes[name]
         preds = graph.predecessors(name)
-        if node.kind != "generator" and not preds:
+        if node.kind != StepKind.GENERATOR and not preds:
             raise PlanError(
                 f"step '{name}' is not connected to a generator step: connect a loader to it "
                 f"(e.g. `load >> {name}`) or pass `dataset=` to pipeline.run()"
             )
-        if node.kind == "global" and node.replicas > 1:
+        if node.kind == StepKind.GLOBAL and node.replicas > 1:
             raise PlanError(f"global step '{name}' has replicas={node.replicas}: a global step runs as one replica, set replicas=1")
     _check_columns(graph, order)
     _check_generator_batches(graph, order)
@@ -184,7 +199,7 @@ def _check_routes(graph: Graph) -> None:
     for route in graph.routes.values():
         for target in route.targets:
             preds, kind = graph.predecessors(target), graph.nodes[target].kind
-            if preds != [route.upstream] or kind != "normal":
+            if preds != [route.upstream] or kind != StepKind.NORMAL:
                 raise PlanError(
                     f"step '{target}' is routed from '{route.upstream}', so that must be its only input and it must "
                     f"be a normal (not global) step; it has inputs {', '.join(preds)} and is {kind}"
@@ -209,7 +224,7 @@ def _check_columns(graph: Graph, order: list[str]) -> None:
                 incoming = None
                 break
             incoming |= available[p]  # type: ignore[operator]
-        if incoming is not None and node.kind != "generator":
+        if incoming is not None and node.kind != StepKind.GENERATOR:
             missing = [c for c in node.required_inputs if c not in incoming]
             if missing:
                 raise PlanError(
@@ -223,8 +238,8 @@ def _check_columns(graph: Graph, order: list[str]) -> None:
 def _check_generator_batches(graph: Graph, order: list[str]) -> None:
     for name in order:
         preds = graph.predecessors(name)
-        sources = {p: graph.nodes[p].batch_size for p in preds if graph.nodes[p].kind == "generator"}
-        if len(set(sources.values())) > 1 and graph.nodes[name].kind == "normal":
+        sources = {p: graph.nodes[p].batch_size for p in preds if graph.nodes[p].kind == StepKind.GENERATOR}
+        if len(set(sources.values())) > 1 and graph.nodes[name].kind == StepKind.NORMAL:
             detail = ", ".join(f"{p}={b}" for p, b in sources.items())
             raise PlanError(
                 f"step '{name}' is fed by generators with different batch sizes ({detail}): rows are joined by "
@@ -282,7 +297,7 @@ def _resolve_groups(graph: Graph, order: list[str], load_groups: LoadGroups) -> 
             seen[n] = i
         groups.append(names)
     for n in order:
-        if graph.nodes[n].kind == "global" and n not in seen:
+        if graph.nodes[n].kind == StepKind.GLOBAL and n not in seen:
             groups.append([n])
     return groups
 

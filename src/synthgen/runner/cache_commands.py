@@ -222,7 +222,7 @@ def _failed_rows(step: dict[str, Any]) -> list[str]:
 
 def _verdict(name: str, step: dict[str, Any], prev: dict[str, Any] | None, run: dict[str, Any],
              changed: set[str]) -> str:
-    if step.get("kind") == "generator":  # a source is read on every run; what matters is its rows
+    if step.get("kind") == plan.StepKind.GENERATOR:  # a source is read on every run; what matters is its rows
         news = " — its rows changed" if prev is not None and name in changed else ""
         return f"source read ({step.get('rows', 0):,} rows){news}"
     hits, computed = step.get("cache_hits", 0), step.get("computed", 0)

@@ -25,6 +25,7 @@ from synthgen.errors import (
     SynthgenError,
 )
 from synthgen.hashing import stable_hash
+from synthgen.plan import StepKind
 from synthgen.runner.batch_leases import BatchClaims
 from synthgen.runner.messages import BatchDone, BatchFailed, BatchTask, ReplicaEvent, Segment
 from synthgen.runner.progress import Progress
@@ -96,7 +97,7 @@ class StepState:
         return {"batches": self.released, "rows": self.rows_cached + self.rows_computed,
                 "cache_hits": self.hits, "computed": self.misses, "rows_from_cache": self.rows_cached,
                 "rows_computed": self.rows_computed, "failed": len(self.failures),
-                "failures": [list(f) for f in self.failures[:FAILURE_EXAMPLES]], "kind": self.node.kind,
+                "failures": [list(f) for f in self.failures[:FAILURE_EXAMPLES]], "kind": self.node.kind.value,
                 "outputs": stable_hash(self.outputs), **({"llm": dict(self.llm)} if self.llm else {})}
 
 
@@ -137,17 +138,17 @@ class Scheduler:
         # Every replica of the stage boots at once: started on its first batch instead, each step would
         # wait for its upstream's first output before even importing (a chain of start-up delays).
         for name in stage:
-            prestart = self.prestart is None or name in self.prestart or self.states[name].node.kind == "generator"
+            prestart = self.prestart is None or name in self.prestart or self.states[name].node.kind == StepKind.GENERATOR
             if prestart and not self.executor.running(name):
                 self.executor.start(self.states[name].node.step, self.gpu_plan.get(name))
         for name in stage:
-            if self.states[name].node.kind == "generator":
+            if self.states[name].node.kind == StepKind.GENERATOR:
                 self._dispatch(BatchTask(name, 0, self.states[name].node.fingerprint, generate=True,
                                          run_dir=self.run_dir or ""))
             else:
                 self._form_batches(name)
         while not all(self.states[n].finished for n in stage):
-            if self.stopping and not any(self.states[n].running for n in stage if self.states[n].node.kind != "generator"):
+            if self.stopping and not any(self.states[n].running for n in stage if self.states[n].node.kind != StepKind.GENERATOR):
                 raise self.stop_error or PipelineInterrupted("interrupted")
             self._drain_ready()
             for msg in self.executor.poll(0.1):
@@ -213,7 +214,7 @@ class Scheduler:
     def _on_done(self, done: BatchDone) -> None:
         st = self.states[done.step]
         st.pending[done.seq] = done
-        if st.node.kind == "generator" and done.seq >= st.next_seq:
+        if st.node.kind == StepKind.GENERATOR and done.seq >= st.next_seq:
             st.next_seq = done.seq + 1
         while st.released in st.pending:
             out = st.pending.pop(st.released)
@@ -224,7 +225,7 @@ class Scheduler:
             self.progress.advance(done.step, st.inputs_of.pop(out.seq, out.rows))
             for succ, origin in self.routing.destinations(done.step, st.succs, out):
                 self._push(succ, done.step, (out.digest, 0, out.rows), origin)
-            if st.node.kind == "generator" and out.last:
+            if st.node.kind == StepKind.GENERATOR and out.last:
                 st.submitted_all = True
         if st.submitted_all and st.in_flight == 0 and not st.finished:
             self._finish(done.step)
@@ -262,7 +263,7 @@ class Scheduler:
             self._form_joined(name, st)
             return
         all_done = set(st.preds) <= st.preds_done
-        if st.node.kind == "global":
+        if st.node.kind == StepKind.GLOBAL:
             if all_done:
                 self._submit(st, [self._take(st, p, st.buffered[p]) for p in st.preds])
                 st.submitted_all = True
