@@ -100,12 +100,12 @@ def test_resume_after_driver_killed(tmp_path: Path) -> None:
 
 def test_runner_options_reach_ray_init(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from synthgen.runner import ray_executor
-    from synthgen.runner.run import make_executor
+    from synthgen.runner.executors import make_executor
     from synthgen.store import Store
 
     seen: list[tuple[Any, Any]] = []
     monkeypatch.setattr(ray_executor, "init_ray", lambda address=None, num_cpus=None: seen.append((address, num_cpus)))
-    make_executor("ray", Store(tmp_path), "INFO", {"address": "head:6379", "num_cpus": None})
+    make_executor("ray", Store(tmp_path).location, "INFO", {"address": "head:6379", "num_cpus": None})
     assert seen == [("head:6379", None)]
 
 

@@ -241,9 +241,9 @@ def test_pipeline_yaml_and_data_folder_are_written(tmp_path: Path) -> None:
     ("dask", {}, "unknown runner 'dask': the runners are 'local' and 'ray'"),
 ])
 def test_bad_runner_or_option_is_one_clear_error(tmp_path: Path, runner: str, options: dict, message: str) -> None:
-    from synthgen.runner.run import make_executor
+    from synthgen.runner.executors import make_executor
     from synthgen.store import Store
 
     with pytest.raises(ConfigError) as err:
-        make_executor(runner, Store(tmp_path), "INFO", options)
+        make_executor(runner, Store(tmp_path).location, "INFO", options)
     assert str(err.value) == message

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from synthgen import interrupts, plan
-from synthgen.errors import ConfigError, OfflineBatchGenerationNotFinished, PipelineInterrupted, SynthgenError
+from synthgen.errors import OfflineBatchGenerationNotFinished, PipelineInterrupted, SynthgenError
 from synthgen.llms.rescue import import_rescued
 from synthgen.logging import setup_logging
 from synthgen.plugins import fire
 from synthgen.runner.checkpoint import CheckpointExport, CheckpointStrategy
+from synthgen.runner.executors import make_executor, uses_local_gpus
 from synthgen.runner.failures import (
     Failures,
     check_fraction,
@@ -51,31 +52,6 @@ def forced_steps(graph: plan.Graph, use_cache: bool) -> set[str]:
     return forced
 
 
-RUNNER_OPTIONS = {"local": frozenset(), "ray": frozenset({"address", "num_cpus"})}
-
-
-def make_executor(runner: str, store: Store, log_level: str, options: dict[str, Any] | None = None) -> Executor:
-    """The executor for ``runner``; ``options`` are its settings (Ray: ``address``, ``num_cpus``).
-
-    Raises:
-        ConfigError: an unknown runner or option.
-    """
-    options = {k: v for k, v in (options or {}).items() if v is not None}
-    if runner not in RUNNER_OPTIONS:
-        raise ConfigError(f"unknown runner '{runner}': the runners are 'local' and 'ray'")
-    unknown = sorted(set(options) - RUNNER_OPTIONS[runner])
-    if unknown:
-        valid = ", ".join(sorted(RUNNER_OPTIONS[runner])) or "none"
-        raise ConfigError(f"runner '{runner}' has no option {unknown[0]!r}. Its options: {valid}")
-    if runner == "local":
-        from synthgen.runner.local import LocalExecutor
-
-        return LocalExecutor(store.location, log_level)
-    from synthgen.runner.ray_executor import RayExecutor
-
-    return RayExecutor(store.location, log_level, **options)
-
-
 def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_cache: bool = True,
                  runner: str = "local", checkpoint_strategy: CheckpointStrategy | None = None,
                  checkpoint_path: str | None = None, runner_options: dict[str, Any] | None = None,
@@ -88,7 +64,7 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
     plan.validate(graph)
     stages, _ = plan.load_stages(graph, load_groups)
     # Locally the runner gives each replica its devices; on Ray the cluster's scheduler does.
-    gpu_plan = assign_gpus(graph, stages) if runner == "local" else {}
+    gpu_plan = assign_gpus(graph, stages) if uses_local_gpus(runner) else {}
     store = Store(pipeline.cache_dir)
     dump = pipeline.dump(graph)  # the graph and the fingerprints are computed once per run
     folder_key = dump["aggregated_steps_signature"]  # = pipeline.folder_key
@@ -111,8 +87,8 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
             journal.write_pipeline_yaml(dump)
         warn_fresh_llm_steps(graph, forced)
         fire("synthgen_before_pipeline_run", pipeline=pipeline)
-        executor = make_executor(runner, store, log_level, runner_options)
-        if runner != "local" and any(node.gpus for node in graph.nodes.values()):
+        executor = make_executor(runner, store.location, log_level, runner_options)
+        if not uses_local_gpus(runner) and any(node.gpus for node in graph.nodes.values()):
             plan.check_gpus(graph, stages, executor.cluster_gpus())  # type: ignore[attr-defined]
         run_dir = interrupts.new_run_dir(store.run_location(pipeline.name, folder_key))
         checkpoints = (CheckpointExport(checkpoint_path, folder_key, checkpoint_strategy.extra_params
