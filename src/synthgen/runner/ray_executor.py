@@ -60,59 +60,31 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> Any:
 
 
 class _ReplicaActor:
-    """Body of the Ray actor: one step replica. Load errors are kept and reported with the first batch
-    so the loop sees them as a failed batch, exactly like a local replica that fails to load."""
+    """Body of the Ray actor: one step replica, driven through the lifecycle that local replicas share
+    (:class:`~synthgen.runner.worker.Replica`). A load error is kept and reported by ``ready`` and every
+    batch, so the loop sees it as a failed batch, exactly like a local replica that fails to load."""
 
     def __init__(self, step: BaseStep, store_root: str, replica: int, log_level: str) -> None:
-        from synthgen.logging import setup_logging
-        from synthgen.plugins import fire
         from synthgen.runner.worker import Replica
 
-        setup_logging(log_level)
-        self.step, self.replica = step, replica
-        self.load_error: BaseException | None = None
-        self.rep = Replica(step, store_root, replica)
-        try:
-            step.load()
-        except BaseException as exc:  # reported by ready() and every batch
-            self.load_error = exc
-            return
-        fire("synthgen_before_step_started", step=step)
+        self.rep = Replica(step, store_root, replica, log_level)
+        self.started = self.rep.start()
 
     def ready(self) -> Any:
-        from synthgen.runner.worker import failed
+        return self.started
 
-        if self.load_error is not None:
-            return failed(BatchTask(str(self.step.name), -1, ""), self.load_error)
-        return ReplicaEvent(str(self.step.name), self.replica, "loaded")
-
-    def run_batch(self, task: BatchTask) -> Any:
-        from synthgen.runner.worker import failed
-
-        if self.load_error is not None:
-            return failed(task, self.load_error)
-        try:
-            return self.rep.run_batch(task)
-        except BaseException as exc:
-            return failed(task, exc)
+    def run_batch(self, task: BatchTask) -> list[Any]:
+        return list(self.rep.results(task))
 
     def stream_generator(self, task: BatchTask) -> Iterator[Any]:
         """Run the generator as a Ray streaming generator: each BatchDone (a digest, not rows) reaches
         the loop as soon as its batch is written, so downstream steps start before the source ends."""
-        from synthgen.runner.worker import failed
-
-        if self.load_error is not None:
-            yield failed(task, self.load_error)
-            return
-        try:
-            yield from self.rep.iter_generator(task)
-        except BaseException as exc:
-            yield failed(task, exc)
+        yield from self.rep.results(task)
 
     def unload(self) -> Any:
-        if self.load_error is None:
-            self.step.unload()
-        return ReplicaEvent(str(self.step.name), self.replica, "unloaded")
+        events: list[Any] = []
+        self.rep.stop(events.append)
+        return events[0]
 
 
 @dataclass

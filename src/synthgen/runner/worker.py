@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from synthgen import interrupts
+from synthgen.logging import setup_logging
 from synthgen.plugins import fire
 from synthgen.runner.messages import BatchDone, BatchFailed, BatchTask, ReplicaEvent
 from synthgen.runner.rows import RowFailure, check_rows, failed_rows
@@ -49,15 +50,61 @@ def batch_record(digest: str, rows: int, failures: list[RowFailure]) -> dict[str
 
 
 class Replica:
-    """One replica of one step, independent of where it runs (a spawned process or a Ray actor)."""
+    """One replica of one step, independent of where it runs (a spawned process or a Ray actor).
 
-    def __init__(self, step: BaseStep, store_root: str, replica: int) -> None:
+    Both executors drive the same lifecycle: :meth:`start` loads the step, :meth:`results` serves one
+    task at a time per thread, :meth:`stop` unloads it. A failure is a message (``BatchFailed``), never
+    an exception out of these three, so the loop sees a load error as the failed batch ``-1``.
+    """
+
+    def __init__(self, step: BaseStep, store_root: str, replica: int, log_level: str | None = None) -> None:
+        if log_level is not None:
+            setup_logging(log_level)
         self.step = step
         self.store = Store(store_root)
         self.replica = replica
+        self.load_error: BaseException | None = None
         self._llm_seen: dict[str, int] = {}
         self._llm_lock = threading.Lock()
         set_active_store(self.store)
+
+    # ---- lifecycle -----------------------------------------------------------------------
+    def start(self) -> BatchFailed | ReplicaEvent:
+        """Load the step and say how it went: ``loaded``, or the load error as a failed batch (kept and
+        reported again for each task, so a replica that cannot load fails every batch it is given)."""
+        try:
+            self.step.load()
+        except BaseException as exc:
+            self.load_error = exc
+            return failed(BatchTask(str(self.step.name), -1, ""), exc)
+        fire("synthgen_before_step_started", step=self.step)
+        return self._event("loaded")
+
+    def results(self, task: BatchTask) -> Iterator[BatchDone | BatchFailed]:
+        """The results of one task as each is written: one for a batch, a stream for a generator."""
+        if self.load_error is not None:
+            yield failed(task, self.load_error)
+            return
+        try:
+            if task.generate:
+                yield from self.iter_generator(task)
+            else:
+                yield self.run_batch(task)
+        except BaseException as exc:
+            yield failed(task, exc)
+
+    def stop(self, emit: Emit) -> None:
+        """Unload the step (when it loaded), then ``emit`` the ``unloaded`` event, even if unload raised."""
+        try:
+            if self.load_error is None:
+                self.step.unload()
+        finally:
+            emit(self._event("unloaded"))
+
+    def _event(self, event: str) -> ReplicaEvent:
+        return ReplicaEvent(str(self.step.name), self.replica, event)
+
+    # ---- work ----------------------------------------------------------------------------
 
     def run_batch(self, task: BatchTask) -> BatchDone:
         interrupts.watch(task.run_dir)
@@ -90,10 +137,6 @@ class Replica:
             delta = {k: v - self._llm_seen.get(k, 0) for k, v in now.items()}
             self._llm_seen = now
         return {k: v for k, v in delta.items() if v}
-
-    def run_generator(self, task: BatchTask, emit: Emit) -> None:
-        for done in self.iter_generator(task):
-            emit(done)
 
     def iter_generator(self, task: BatchTask) -> Iterator[BatchDone]:
         """Run the generator step, yielding each batch as soon as it is written."""
@@ -148,17 +191,11 @@ def process_main(step: BaseStep, store_root: str, replica: int, task_q: Any, res
         result_q: where results go (``put``).
         log_level: the run's log level.
     """
-    from synthgen.logging import setup_logging
-
-    setup_logging(log_level)
-    rep = Replica(step, store_root, replica)
-    try:
-        step.load()
-    except BaseException as exc:
-        result_q.put(failed(BatchTask(str(step.name), -1, ""), exc))
+    rep = Replica(step, store_root, replica, log_level)
+    first = rep.start()
+    result_q.put(first)
+    if isinstance(first, BatchFailed):
         return
-    fire("synthgen_before_step_started", step=step)
-    result_q.put(ReplicaEvent(str(step.name), replica, "loaded"))
     threads = max(1, int(getattr(step, "max_batches_in_flight", 1) or 1))
     if threads == 1:
         # One batch at a time: serve from the main thread (an in-process model such as llama.cpp
@@ -168,10 +205,7 @@ def process_main(step: BaseStep, store_root: str, replica: int, task_q: Any, res
         with ThreadPoolExecutor(threads) as pool:
             for _ in range(threads):
                 pool.submit(_serve, rep, task_q, result_q)
-    try:
-        step.unload()
-    finally:
-        result_q.put(ReplicaEvent(str(step.name), replica, "unloaded"))
+    rep.stop(result_q.put)
 
 
 def _serve(rep: Replica, task_q: Any, result_q: Any) -> None:
@@ -183,9 +217,7 @@ def _serve(rep: Replica, task_q: Any, result_q: Any) -> None:
             task_q.put(None)
             return
         try:
-            if task.generate:
-                rep.run_generator(task, result_q.put)
-            else:
-                result_q.put(rep.run_batch(task))
-        except BaseException as exc:
+            for result in rep.results(task):
+                result_q.put(result)
+        except BaseException as exc:  # a result that could not be sent
             result_q.put(failed(task, exc))
