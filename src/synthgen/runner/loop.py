@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from loguru import logger
 
@@ -30,7 +31,9 @@ from synthgen.runner.batch_leases import BatchClaims
 from synthgen.runner.messages import BatchDone, BatchFailed, BatchTask, ReplicaEvent, Segment
 from synthgen.runner.progress import Progress
 from synthgen.runner.routing import Routing, take_segments
-from synthgen.store import Store
+
+if TYPE_CHECKING:
+    from synthgen.runner.context import RunContext
 
 FAILURE_EXAMPLES = 20  # failed rows listed per step in the journal (all of them are counted)
 
@@ -102,19 +105,28 @@ class StepState:
 
 
 class Scheduler:
-    """Runs load stages one after another over an executor and the store.
+    """Runs load stages one after another over the run's executor and store.
 
-    ``retry_failed``: a batch the index records as finished with failed rows is computed again (its
-    rows' successful answers come from the request cache); ``False`` keeps it as it is.
+    Args:
+        ctx: the run: graph, store, executor, forced steps, GPU plan, run folder and options
+            (``retry_failed``: a batch the index records as finished with failed rows is computed again,
+            its rows' successful answers coming from the request cache; ``False`` keeps it as it is).
+        progress: where rows received and processed are counted.
+        prestart: steps started with their stage (None: all of them); the others start on their first
+            batch to compute.
+        on_release: called as ``(step, digest, rows)`` for each batch released downstream.
+        on_tick: called with the scheduler on each turn of the loop (checkpoints).
     """
 
-    def __init__(self, graph: plan.Graph, store: Store, executor: Executor, forced: set[str],
-                 gpu_plan: dict[str, list[list[str]]], progress: Progress, retry_failed: bool = True) -> None:
-        self.graph, self.store, self.executor = graph, store, executor
-        self.retry_failed = retry_failed
-        self.forced, self.gpu_plan, self.progress = forced, gpu_plan, progress
-        self.states = {n: StepState(node, graph.predecessors(n), graph.successors(n))
-                       for n, node in graph.nodes.items()}
+    def __init__(self, ctx: RunContext, progress: Progress, *, prestart: set[str] | None = None,
+                 on_release: Callable[[str, str, int], None] | None = None,
+                 on_tick: Callable[[Scheduler], None] | None = None) -> None:
+        self.ctx = ctx
+        self.graph, self.store, self.executor = ctx.graph, ctx.store, ctx.executor
+        self.retry_failed = ctx.options.retry_failed
+        self.forced, self.gpu_plan, self.progress = ctx.forced, ctx.gpu_plan, progress
+        self.states = {n: StepState(node, self.graph.predecessors(n), self.graph.successors(n))
+                       for n, node in self.graph.nodes.items()}
         for st in self.states.values():
             st.buffers = {p: deque() for p in st.preds}
             st.buffered = dict.fromkeys(st.preds, 0)
@@ -122,13 +134,10 @@ class Scheduler:
         self.ready: deque[BatchDone] = deque()
         self.stopping = False
         self.stop_error: BaseException | None = None  # what a stop that is not Ctrl+C (a budget) ends with
-        self.on_tick: Any = None
-        self.elapsed = 0.0
-        self.run_dir: str | None = None  # shared with the replicas: interrupt() leaves its stop request there
-        self.on_release: Any = None  # (step, digest, rows) for each batch released downstream
-        self.prestart: set[str] | None = None  # steps started with their stage (None: all of them)
-        self.routing = Routing(graph, store)
-        self.claims = BatchClaims(store)  # batches another live run computes wait for its result
+        self.run_dir = ctx.run_dir  # shared with the replicas: interrupt() leaves its stop request there
+        self.prestart, self.on_release, self.on_tick = prestart, on_release, on_tick
+        self.routing = Routing(self.graph, self.store)
+        self.claims = BatchClaims(self.store)  # batches another live run computes wait for its result
 
     # ---- stages ----------------------------------------------------------------------------
     def run_stage(self, stage: list[str], join: bool = True) -> None:
@@ -144,7 +153,7 @@ class Scheduler:
         for name in stage:
             if self.states[name].node.kind == StepKind.GENERATOR:
                 self._dispatch(BatchTask(name, 0, self.states[name].node.fingerprint, generate=True,
-                                         run_dir=self.run_dir or ""))
+                                         run_dir=self.run_dir))
             else:
                 self._form_batches(name)
         while not all(self.states[n].finished for n in stage):
@@ -158,7 +167,7 @@ class Scheduler:
             self.executor.check_alive()
             self.progress.tick()
             if self.on_tick is not None:
-                self.on_tick()
+                self.on_tick(self)
         for name in stage:
             if self.executor.running(name):
                 self.executor.stop(name)
@@ -313,7 +322,7 @@ class Scheduler:
         key = key or plan.batch_key(st.node.fingerprint, inputs)
         st.inputs_of[st.next_seq] = sum(stop - start for _, start, stop in inputs[0]) if inputs else 0
         self._dispatch(BatchTask(st.node.name, st.next_seq, key, inputs, fresh=st.node.name in self.forced,
-                                 run_dir=self.run_dir or ""))
+                                 run_dir=self.run_dir))
         st.next_seq += 1
 
     def _dispatch(self, task: BatchTask) -> None:
@@ -357,8 +366,7 @@ class Scheduler:
     def interrupt(self) -> None:
         """First Ctrl+C: form no new batches; in-flight ones finish and are written."""
         self.stopping = True
-        if self.run_dir is not None:
-            interrupts.request_stop(self.run_dir)
+        interrupts.request_stop(self.run_dir)
 
     def summary(self) -> dict[str, dict[str, Any]]:
         """Per step: batches, rows (from cache, computed, failed, with examples of errors), its kind, and
