@@ -29,10 +29,34 @@ def test_after_a_success_a_request_strikes_on_its_second_failure_or_a_final_one(
     assert breaker.on_failure(1, final=True, message="401") is not None
 
 
-def test_rate_limits_open_the_breaker_only_after_the_patience_with_no_success() -> None:
-    breaker = CircuitBreaker("llm", threshold=10, rate_limit_patience=0.05)
+class StoppedClock:
+    """``time`` for the breaker and the limits, whose ``monotonic`` moves only when a test moves it: a
+    loaded machine can pause a test between two calls for longer than any short real interval."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(time, name)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> StoppedClock:
+    stopped = StoppedClock()
+    monkeypatch.setattr("synthgen.llms.breaker.time", stopped)
+    monkeypatch.setattr("synthgen.llms.limits.time", stopped)
+    return stopped
+
+
+def test_rate_limits_open_the_breaker_only_after_the_patience_with_no_success(clock: StoppedClock) -> None:
+    breaker = CircuitBreaker("llm", threshold=10, rate_limit_patience=60)
     assert breaker.on_rate_limited("429") is None
-    time.sleep(0.06)
+    clock.now += 59
+    assert breaker.on_rate_limited("429") is None
+    clock.now += 1
     message = breaker.on_rate_limited("HTTP 429")
     assert message is not None and "every request was rate limited" in message
     breaker.on_success()
@@ -49,11 +73,15 @@ def test_the_limit_drops_once_per_round_not_once_per_429() -> None:
     assert limit.limit == 36
 
 
-def test_the_limit_drops_at_most_once_a_second() -> None:
+def test_the_limit_drops_at_most_once_a_second(clock: StoppedClock) -> None:
     limit = AdaptiveLimit(64)
     limit.on_rate_limited(limit.epoch)
+    clock.now += 0.9
     limit.on_rate_limited(limit.epoch)  # a new round, but within the second: a steady 429 rate is no cap
     assert limit.limit == 48
+    clock.now += 0.1
+    limit.on_rate_limited(limit.epoch)  # a second later it drops again
+    assert limit.limit == 36
 
 
 def test_429s_do_not_use_up_a_requests_retries(engine_for) -> None:
