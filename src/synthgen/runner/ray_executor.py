@@ -23,6 +23,7 @@ from synthgen.steps.base import BaseStep
 
 MAX_TASK_ATTEMPTS = 3  # a batch whose actor died is retried on another replica at most this often
 MAX_RESTARTS = 1  # Ray restarts a dead replica's actor (which loads the step again) this often
+MAX_READY_ASKS = 10  # a restarting replica's ready call answered "unavailable" is asked again this often
 
 
 def import_ray() -> Any:
@@ -100,6 +101,7 @@ class _Replicas:
     dead: set[int] = field(default_factory=set)
     restarting: set[int] = field(default_factory=set)
     restarts: list[int] = field(default_factory=list)
+    ready_asks: list[int] = field(default_factory=list)  # ready calls made since the replica's last death
     load: list[int] = field(default_factory=list)
     queue: deque[tuple[BatchTask, int]] = field(default_factory=deque)
     pgs: list[Any] = field(default_factory=list)
@@ -190,8 +192,9 @@ class RayExecutor:
             actors.append(actor)
             self._refs[actor.ready.remote()] = (name, replica, None, 0)
         capacity = max(1, int(getattr(step, "max_batches_in_flight", 1) or 1))
-        self._steps[name] = _Replicas(actors, capacity, load=[0] * len(actors), restarts=[0] * len(actors), pgs=pgs,
-                                      step_ref=step_ref)
+        zeros = [0] * len(actors)
+        self._steps[name] = _Replicas(actors, capacity, load=list(zeros), restarts=list(zeros), ready_asks=list(zeros),
+                                      pgs=pgs, step_ref=step_ref)
 
     def submit(self, task: BatchTask, attempt: int = 0) -> None:
         reps = self._steps[task.step]
@@ -281,8 +284,8 @@ class RayExecutor:
             logger.warning(f"step '{step}' replica {idx} died ({type(exc).__name__}); "
                            f"{'retrying its batch' if task else 'no batch lost'}")
             self._await_restart(step, reps, idx)
-        elif task is None:  # its ready call after a restart failed: restarts are spent
-            reps.restarting.discard(idx)
+        elif task is None:  # its ready call after a restart failed
+            self._ready_failed(step, reps, idx, exc)
         if task is None:
             return []
         if attempt + 1 >= MAX_TASK_ATTEMPTS or reps.lost:
@@ -296,7 +299,23 @@ class RayExecutor:
             return
         reps.restarts[idx] += 1
         reps.restarting.add(idx)
+        reps.ready_asks[idx] = 0
+        self._ask_ready(step, reps, idx)
+
+    def _ask_ready(self, step: str, reps: _Replicas, idx: int) -> None:
+        reps.ready_asks[idx] += 1
         self._refs[reps.actors[idx].ready.remote()] = (step, idx, None, 0)
+
+    def _ready_failed(self, step: str, reps: _Replicas, idx: int, exc: Exception) -> None:
+        """A restarting replica's ready call failed. Ray answers *unavailable* when the call reached the
+        dead process before Ray knew the actor was restarting (under load, often): ask again, as a call
+        made while it restarts waits for it. *Died* means its restarts are spent."""
+        unavailable = isinstance(exc, self._ray.exceptions.ActorUnavailableError)
+        if unavailable and idx in reps.restarting and reps.ready_asks[idx] < MAX_READY_ASKS:
+            logger.debug(f"step '{step}' replica {idx} is still restarting ({exc}); asking again")
+            self._ask_ready(step, reps, idx)
+            return
+        reps.restarting.discard(idx)
 
     def _drain_queue(self, name: str) -> None:
         reps = self._steps[name]
