@@ -24,11 +24,13 @@ def classify(exc: BaseException) -> Failure:
 
 
 class Backend:
-    """A fake send: latency, a queue of failures, counters."""
+    """A fake send: latency, a queue of failures, counters. With ``hold_until``, no request is answered
+    before that many are in flight together (or 60 s passed): an overlap that no timing decides."""
 
     def __init__(self, latency: float = 0.0, failures: list[Flaky] | None = None,
-                 always: Flaky | None = None) -> None:
+                 always: Flaky | None = None, hold_until: int = 0) -> None:
         self.latency = latency
+        self.hold_until = hold_until
         self.failures = list(failures or [])
         self.always = always
         self.sent = 0
@@ -42,6 +44,7 @@ class Backend:
         self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)
         try:
+            await self._held()
             await asyncio.sleep(self.latency)
             if self.always is not None:
                 raise self.always
@@ -50,6 +53,11 @@ class Backend:
             return Result(f"answer to {request.input}", input_tokens=3, output_tokens=7)
         finally:
             self.in_flight -= 1
+
+    async def _held(self) -> None:
+        deadline = time.monotonic() + 60
+        while self.peak < self.hold_until and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
 
 
 def requests(n: int, sample: int = 0) -> list[Request]:

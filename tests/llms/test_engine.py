@@ -22,8 +22,9 @@ def test_keeps_max_concurrency_requests_in_flight(engine_for) -> None:
 
 
 def test_concurrent_callers_share_one_window(engine_for) -> None:
-    # Two batches submitted from two threads overlap: the window spans batch boundaries.
-    backend = Backend(latency=0.1)
+    # Two batches submitted from two threads overlap: the window spans batch boundaries. Nothing is
+    # answered before 20 are in flight: a second thread that starts late cannot make them not overlap.
+    backend = Backend(hold_until=20)
     engine = engine_for(backend, max_concurrency=20)
     threads = [threading.Thread(target=engine.run, args=(requests(10, sample=s), None)) for s in range(2)]
     for t in threads:
