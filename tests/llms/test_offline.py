@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from synthgen.errors import LLMError, OfflineBatchGenerationNotFinished, StepError
@@ -141,6 +142,25 @@ def _script(tmp_path: Path, backend: str, url: str, *extra: str) -> subprocess.P
                             cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+def kill_9_and_wait(proc: subprocess.Popen[str]) -> None:
+    """``kill -9`` a run and return once it and its replicas are dead. A replica (the process that
+    submits the jobs) dies a moment after the driver, from the kernel's parent-death signal: without
+    this wait it could still hear an answer in that moment and submit one more job."""
+    replicas = psutil.Process(proc.pid).children(recursive=True)
+    proc.kill()
+    proc.wait(timeout=60)
+    deadline = time.monotonic() + 60
+    while any(map(_running, replicas)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE  # a zombie runs no code: it is dead
+    except psutil.NoSuchProcess:
+        return False
+
+
 def test_kill_9_while_submitting_then_rerun_creates_no_duplicate_job(served, tmp_path) -> None:  # type: ignore[no-untyped-def]
     backend, server, url = served
     procs: list[subprocess.Popen[str]] = []
@@ -148,7 +168,7 @@ def test_kill_9_while_submitting_then_rerun_creates_no_duplicate_job(served, tmp
     def kill_on_third(job: Any) -> None:
         # The job exists on the server, but the run dies before it hears the id: the worst moment.
         if server.batches.counters.created == 3:
-            procs[0].kill()
+            kill_9_and_wait(procs[0])  # before answering: the replica that submits must not hear it
 
     server.batches.on_create = kill_on_third
     procs.append(_script(tmp_path, backend, url, "15", "3"))
