@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -143,6 +144,59 @@ def test_a_restarted_actor_takes_batches_again(tmp_path: Path) -> None:
         gen >> DieOnce(name="die", value=15, marker=str(tmp_path / "died"), input_batch_size=10)
     out = rows(p.run(runner="ray"))
     assert (tmp_path / "died").exists(), "the replica really died"
+    assert [r["n"] for r in out] == list(range(40))
+
+
+def _unavailable() -> None:
+    raise ray.exceptions.ActorUnavailableError("the call reached the dead process", None)
+
+
+class UnavailableWhileRestarting:
+    """An actor handle whose second ready call (the one the executor awaits a restart with) Ray answers
+    as it does when that call reached the dead process before Ray knew the actor restarts."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle, self.ready_calls = handle, 0
+
+    @property
+    def ready(self) -> Any:
+        self.ready_calls += 1
+        if self.ready_calls == 2:
+            return SimpleNamespace(remote=lambda: ray.remote(_unavailable).remote())
+        return self.handle.ready
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.handle, name)
+
+
+def test_a_restarting_replica_that_ray_calls_unavailable_is_asked_again(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """'Unavailable' is Ray's word for 'not yet': the replica is asked again, not given up for dead."""
+    from synthgen.testing.steps import DieOnce
+
+    handles: list[UnavailableWhileRestarting] = []
+    real_remote = ray.remote
+
+    def remote(target: Any) -> Any:  # actor classes make handles that answer as under load
+        made = real_remote(target)
+        if not isinstance(target, type):
+            return made
+
+        def options(**opts: Any) -> Any:
+            return SimpleNamespace(remote=lambda *args: handles.append(
+                UnavailableWhileRestarting(made.options(**opts).remote(*args))) or handles[-1])
+        return SimpleNamespace(options=options)
+
+    monkeypatch.setattr(ray, "remote", remote)
+    with Pipeline(name="revive", cache_dir=tmp_path / "cache") as p:
+        gen = GenerateNumbers(name="gen", count=40, batch_size=10)
+        gen >> DieOnce(name="die", value=15, marker=str(tmp_path / "died"), input_batch_size=10)
+    try:
+        out = rows(p.run(runner="ray"))
+    finally:
+        for handle in handles:  # ray.kill takes real handles only
+            ray.kill(handle.handle, no_restart=True)
+    assert [h.ready_calls for h in handles] == [1, 3], "the dead replica was asked twice after its restart"
     assert [r["n"] for r in out] == list(range(40))
 
 
