@@ -46,6 +46,16 @@ def kill_chain_midway(cache_dir: str, counts: Path, runner: str = "local", env: 
     return done
 
 
+def wait_for_stop_request(cache_dir: str | Path, timeout: float = 60.0) -> None:
+    """Return once a run on ``cache_dir`` has taken its first Ctrl+C: its handler leaves the stop
+    request in the run folder (``<pipeline folder>/.run/stop``, see synthgen.interrupts). Wait for it
+    before a second Ctrl+C: two SIGINTs that arrive before Python runs its handler are handled once."""
+    deadline = time.monotonic() + timeout
+    while not any(Path(cache_dir).glob("*/*/.run/stop")):
+        assert time.monotonic() < deadline, f"no run on {cache_dir} took the Ctrl+C within {timeout:.0f}s"
+        time.sleep(0.02)
+
+
 if __name__ == "__main__":  # used by the kill -9 / Ctrl+C tests: run the chain and print row count
     dist = chain(sys.argv[1], count=int(sys.argv[2]), delay=float(sys.argv[3]), count_dir=sys.argv[4]).run()
     print("ROWS", len(dist["default"]["train"]))

@@ -16,7 +16,7 @@ import pytest
 
 from synthgen.runner.worker_process import ENTRY as WORKER_ENTRY
 
-from .pipelines import chain
+from .pipelines import chain, wait_for_stop_request
 
 SCRIPT = str(Path(__file__).with_name("pipelines.py"))
 ROOT = str(Path(__file__).parents[2])
@@ -111,12 +111,16 @@ def test_ctrl_c_finishes_in_flight_batches_and_resumes(tmp_path: Path) -> None:
 
 
 def test_second_ctrl_c_ends_workers_at_once(tmp_path: Path) -> None:
-    proc = start(tmp_path / "cache", tmp_path / "counts")
-    (tmp_path / "counts").mkdir()
-    time.sleep(3.0)
+    cache, counts = tmp_path / "cache", tmp_path / "counts"
+    counts.mkdir()
+    proc = start(cache, counts)
+    deadline = time.monotonic() + 60  # mid-run, its workers started: once `a` has written a batch
+    while not (counts / "a").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
     workers = descendants(proc)
+    assert workers, "the run is mid-way: it has workers to end"
     proc.send_signal(signal.SIGINT)
-    time.sleep(0.2)
+    wait_for_stop_request(cache)  # the second Ctrl+C must not arrive with the first (they would be one)
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=15)
     assert proc.returncode != 0

@@ -25,7 +25,7 @@ from synthgen.errors import PipelineInterrupted, StepError
 from synthgen.steps.base import Step, StepInput, StepOutput
 from synthgen.testing.steps import AddColumn, DieOnce, FailOn, GenerateNumbers, batches_run
 
-from .pipelines import chain
+from .pipelines import chain, wait_for_stop_request
 
 EXPECTED = [2 * n for n in range(40)]
 
@@ -160,13 +160,14 @@ def test_a_replica_killed_mid_run_leaves_nothing_behind(tmp_path: Path) -> None:
         p.run()
 
 
-def press_ctrl_c_once_running(counts: Path, presses: int) -> None:
+def press_ctrl_c_once_running(cache: Path, counts: Path, presses: int) -> None:
     deadline = time.monotonic() + 60
     while batches_run(counts, "a") < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
-    for _ in range(presses):
+    os.kill(os.getpid(), signal.SIGINT)
+    if presses == 2:
+        wait_for_stop_request(cache)  # the second press reaches a run that has seen the first
         os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(0.3)
 
 
 @LINUX
@@ -175,7 +176,7 @@ def test_ctrl_c_leaves_nothing_behind(tmp_path: Path, presses: int, ends_with: t
     counts = tmp_path / "counts"
     counts.mkdir()
     p = chain(str(tmp_path / "cache"), count=200, delay=0.2, count_dir=str(counts), replicas=2)
-    threading.Thread(target=press_ctrl_c_once_running, args=(counts, presses), daemon=True).start()
+    threading.Thread(target=press_ctrl_c_once_running, args=(tmp_path / "cache", counts, presses), daemon=True).start()
     with nothing_left_behind(), pytest.raises(ends_with):
         p.run()
 
