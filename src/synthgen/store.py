@@ -12,23 +12,27 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 from loguru import logger
 
+from synthgen import columns
 from synthgen.blobs import blobs_at, write_atomic
 from synthgen.cache_location import default_cache_dir, resolve_cache_root
+from synthgen.columns import Piece, StoredTable
 from synthgen.errors import CacheError
 from synthgen.names import check_name
 from synthgen.paths import inside
 from synthgen.records import DamagedRecord, seal, unseal
-from synthgen.values import rows_to_table, table_to_rows
+from synthgen.values import EMPTY_COLUMN, rows_to_table, table_to_rows
 
-__all__ = ["Store", "default_cache_dir", "rows_to_table", "table_to_rows", "write_atomic"]
+__all__ = ["Reuse", "Store", "default_cache_dir", "rows_to_table", "table_to_rows", "write_atomic"]
 
 _LEGACY_PICKLED = b"synthgen.pickled_columns"  # metadata of objects from earlier versions: refused
+_COLUMNS_KEPT = 16  # verified column objects a process keeps decoded: a batch slicing a chunk reads it once
 
 
 _ACTIVE: Store | None = None
@@ -83,6 +87,7 @@ class Store:
         # but one answer per request within this run still is.
         self.fresh_requests = False
         self.refreshed: set[str] = set()
+        self._columns: OrderedDict[str, tuple[pa.ChunkedArray, pa.Field]] = OrderedDict()
 
     # ---- objects ---------------------------------------------------------------------------
     @staticmethod
@@ -90,11 +95,23 @@ class Store:
         return f"objects/{digest[:2]}/{digest}.arrow"
 
     def put_table(self, table: pa.Table) -> str:
-        """Write a table once; return its digest."""
-        return self.put_ipc(table_to_bytes(table))
+        """Write a table as column objects of at most :data:`~synthgen.columns.CHUNK_ROWS` rows and the
+        manifest naming them; return the manifest's digest."""
+        pieces: dict[str, list[Piece]] = {}
+        for field, column in zip(table.schema, table.columns, strict=True):
+            pieces[field.name] = [self._put_column(column.slice(start, columns.CHUNK_ROWS), field)
+                                  for start in range(0, table.num_rows, columns.CHUNK_ROWS)]
+        return self.put_object(columns.manifest_bytes(table.num_rows, pieces))
+
+    def _put_column(self, array: pa.Array | pa.ChunkedArray, field: pa.Field) -> Piece:
+        return self.put_object(columns.column_bytes(array, field)), 0, len(array)
 
     def put_ipc(self, data: bytes) -> str:
         """Write an Arrow IPC stream (from :func:`table_to_bytes`) once; return its digest."""
+        return self.put_object(data)
+
+    def put_object(self, data: bytes) -> str:
+        """Write ``data`` once under its digest; return the digest."""
         digest = digest_bytes(data)
         name = self._object_name(digest)
         # Content addressing makes a rewrite unnecessary unless the stored copy is missing or damaged
@@ -111,9 +128,42 @@ class Store:
         except FileNotFoundError:
             return False
 
-    def put_rows(self, rows: list[dict[str, Any]]) -> tuple[str, int]:
-        """Write rows; return ``(digest, number of rows)``."""
-        return self.put_table(rows_to_table(rows)), len(rows)
+    def put_rows(self, rows: list[dict[str, Any]], unchanged_from: Reuse | None = None) -> tuple[str, int]:
+        """Write rows as a batch of columns; return ``(digest, number of rows)``.
+
+        Args:
+            rows: the batch.
+            unchanged_from: the step's input, as :class:`Reuse`: a column whose values are the input's
+                is stored as the input's pieces, not again.
+
+        Raises:
+            ValueEncodingError: a value that no encoding holds.
+        """
+        names = dict.fromkeys(name for row in rows for name in row)
+        if not names:
+            return self.put_table(rows_to_table(rows)), len(rows)
+        pieces: dict[str, list[Piece]] = {}
+        for name in names:
+            values = [row.get(name) for row in rows]
+            if unchanged_from is not None and unchanged_from.holds(name, values):
+                pieces[name] = unchanged_from.pieces[name]
+            else:
+                pieces[name] = [self._put_column(*columns.new_column(name, values))]
+        return self.put_object(columns.manifest_bytes(len(rows), pieces)), len(rows)
+
+    def put_manifest(self, rows: int, pieces: dict[str, list[Piece]]) -> str:
+        """Write a batch of ``rows`` rows whose columns are all in the store already (a slice of a stored
+        table); return its digest."""
+        return self.put_object(columns.manifest_bytes(rows, pieces))
+
+    def manifest(self, digest: str) -> tuple[int, dict[str, list[Piece]]] | None:
+        """``(rows, pieces per column)`` of a verified batch of columns; ``None`` for a table stored whole.
+
+        Raises:
+            CorruptObject: the object is missing or damaged.
+        """
+        data = self._verified_bytes(digest)
+        return self._manifest(digest, data) if columns.is_manifest(data) else None
 
     def verified_object_file(self, digest: str) -> Path | None:
         """The local file of an intact object, for memory-mapping; ``None`` when the cache is remote or
@@ -122,6 +172,12 @@ class Store:
         if self.remote is not None:
             return None
         path = Path(self.location) / self._object_name(digest)
+        try:
+            with path.open("rb") as fh:
+                if columns.is_manifest(fh.read(len(columns.MANIFEST_MAGIC))):
+                    return None  # compressed columns: read, not mapped (synthgen.columns)
+        except OSError:
+            return None
         hasher = hashlib.blake2b(digest_size=20)
         try:
             with path.open("rb") as fh:
@@ -132,44 +188,110 @@ class Store:
         return path if hasher.hexdigest() == digest else None
 
     def has_object(self, digest: str) -> bool:
-        return self.shared.exists(self._object_name(digest))
+        """Whether the object is there, and for a batch of columns, each of its column objects."""
+        try:
+            data = self.shared.read(self._object_name(digest))
+        except FileNotFoundError:
+            return False
+        if not columns.is_manifest(data):
+            return True
+        try:
+            return all(self.shared.exists(self._object_name(d)) for d in _column_digests(self._manifest(digest, data)))
+        except CorruptObject:
+            return False
 
     def verify_object(self, digest: str) -> bool:
-        """True when the object exists and its bytes match its digest (a damaged one is removed)."""
+        """True when the object (and every column it names) exists and matches its digest (a damaged one
+        is removed)."""
         try:
-            self.get_table(digest)
+            self.get_stored(digest)
         except CorruptObject:
             return False
         return True
 
+    def referenced_objects(self, digest: str) -> set[str]:
+        """The column objects a batch object names (none for a table stored whole, or a damaged one)."""
+        try:
+            data = self._verified_bytes(digest)
+        except CorruptObject:
+            return set()
+        return _column_digests(self._manifest(digest, data)) if columns.is_manifest(data) else set()
+
     def get_table(self, digest: str) -> pa.Table:
-        """Read and verify an object.
+        """Read and verify an object: a batch of columns (each column object verified), or a table
+        stored whole by an earlier synthgen.
 
         Raises:
-            CorruptObject: the object is missing, its bytes do not hash to ``digest``, or it is not an
-                object this version reads (one with pickled values); a damaged copy is removed.
+            CorruptObject: the object or one of its columns is missing, its bytes do not hash to its
+                digest, or it is not an object this version reads (one with pickled values); a damaged
+                copy is removed.
         """
+        return self.get_stored(digest).table
+
+    def get_stored(self, digest: str) -> StoredTable:
+        """:meth:`get_table`, with the pieces each column came from (``None`` for a table stored whole)."""
+        data = self._verified_bytes(digest)
+        if columns.is_manifest(data):
+            return self._assemble(*self._manifest(digest, data))
         name = self._object_name(digest)
-        try:
-            data = self.shared.read(name)
-        except FileNotFoundError:
-            raise CorruptObject(f"object {digest} is missing from the cache at {self.location}") from None
-        if digest_bytes(data) != digest:
-            return self._refuse(name, digest, "is corrupted (truncated or modified)")
         try:
             table = pa.ipc.open_stream(data).read_all()
         except (pa.ArrowInvalid, OSError):
             return self._refuse(name, digest, "is not a readable Arrow stream")
         if _LEGACY_PICKLED in (table.schema.metadata or {}):
             return self._refuse(name, digest, "holds pickled values, which synthgen never loads")
-        return table
+        return StoredTable(table, None)
 
-    def _refuse(self, name: str, digest: str, problem: str) -> pa.Table:
+    def _verified_bytes(self, digest: str) -> bytes:
+        name = self._object_name(digest)
+        try:
+            data = self.shared.read(name)
+        except FileNotFoundError:
+            raise CorruptObject(f"object {digest} is missing from the cache at {self.location}") from None
+        if digest_bytes(data) != digest:
+            self._refuse(name, digest, "is corrupted (truncated or modified)")
+        return data
+
+    def _manifest(self, digest: str, data: bytes) -> tuple[int, dict[str, list[Piece]]]:
+        try:
+            return columns.parse_manifest(data)
+        except (ValueError, KeyError, TypeError):
+            return self._refuse(self._object_name(digest), digest, "is not a readable batch of columns")
+
+    def _assemble(self, rows: int, pieces: dict[str, list[Piece]]) -> StoredTable:
+        if not pieces:
+            return StoredTable(pa.table({EMPTY_COLUMN: pa.nulls(rows)}), {})
+        arrays, fields = [], []
+        for name, parts in pieces.items():
+            read = [self._column(d) for d, _, _ in parts]
+            chunks = [c for (array, _), (_, a, b) in zip(read, parts, strict=True) for c in array.slice(a, b - a).chunks]
+            field = read[0][1] if read else pa.field(name, pa.null())
+            arrays.append(pa.chunked_array(chunks, type=field.type))
+            fields.append(field.with_name(name))
+        return StoredTable(pa.Table.from_arrays(arrays, schema=pa.schema(fields)), pieces)
+
+    def _column(self, digest: str) -> tuple[pa.ChunkedArray, pa.Field]:
+        kept = self._columns.get(digest)
+        if kept is not None:
+            self._columns.move_to_end(digest)
+            return kept
+        data = self._verified_bytes(digest)
+        try:
+            kept = columns.read_column(data)
+        except (pa.ArrowInvalid, OSError, ValueError):
+            return self._refuse(self._object_name(digest), digest, "is not a readable column")
+        self._columns[digest] = kept
+        if len(self._columns) > _COLUMNS_KEPT:
+            self._columns.popitem(last=False)
+        return kept
+
+    def _refuse(self, name: str, digest: str, problem: str) -> Any:
         logger.warning(f"cache object {digest} {problem}; it will be recomputed")
         self.shared.remove(name)
         raise CorruptObject(f"object {digest} {problem}")
 
     def get_rows(self, digest: str, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
+        """Rows ``start:stop`` of an object, verified (:meth:`get_table`)."""
         table = self.get_table(digest)
         if start or stop is not None:
             table = table.slice(start, (stop if stop is not None else table.num_rows) - start)
@@ -236,3 +358,21 @@ class Store:
         """The run folder of a pipeline where every replica sees it (:mod:`synthgen.interrupts`)."""
         shared = self.shared_pipeline_location(name, signature)
         return f"{shared}/.run" if shared else str(self.pipeline_dir(name, signature) / ".run")
+
+
+def _column_digests(manifest: tuple[int, dict[str, list[Piece]]]) -> set[str]:
+    return {digest for pieces in manifest[1].values() for digest, _, _ in pieces}
+
+
+class Reuse:
+    """A step's input, for :meth:`Store.put_rows`: the pieces of its columns and their values as the
+    step received them (before it ran, so a value it replaced is told apart by identity)."""
+
+    def __init__(self, stored: StoredTable, rows: list[dict[str, Any]]) -> None:
+        self.pieces = stored.pieces or {}
+        self.fields = {f.name: f for f in stored.table.schema}
+        self.before = {name: [row.get(name) for row in rows] for name in self.pieces}
+
+    def holds(self, name: str, values: list[Any]) -> bool:
+        """Whether ``values`` are this input's column ``name``, unchanged."""
+        return columns.unchanged(values, self.before.get(name), self.fields.get(name))

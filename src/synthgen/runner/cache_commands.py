@@ -318,6 +318,7 @@ def _live_objects(root: Path) -> set[str]:
 
 def _collect(root: Path, live: set[str]) -> str:
     store = Store(root)
+    live = live | {column for digest in live for column in store.referenced_objects(digest)}
     removed = freed = 0
     for record in (root / "batches").rglob("*.json") if (root / "batches").exists() else []:
         digest = _json(record).get("digest")

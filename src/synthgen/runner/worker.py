@@ -10,12 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from synthgen import interrupts
+from synthgen.columns import StoredTable, joined_pieces
 from synthgen.logging import setup_logging
 from synthgen.plugins import fire
 from synthgen.runner.messages import BatchDone, BatchFailed, BatchTask, ReplicaEvent
 from synthgen.runner.rows import RowFailure, check_rows, failed_rows
 from synthgen.steps.base import BaseStep, GeneratorStep
-from synthgen.store import Store, set_active_store
+from synthgen.store import Reuse, Store, set_active_store
+from synthgen.values import table_to_rows
 from synthgen.write_errors import cache_writes
 
 Emit = Callable[[Any], None]
@@ -109,7 +111,9 @@ class Replica:
     def run_batch(self, task: BatchTask) -> BatchDone:
         interrupts.watch(task.run_dir)
         self.store.fresh_requests = task.fresh
-        inputs = [self._read(segments) for segments in task.inputs]
+        stored = [self._read(segments) for segments in task.inputs]
+        inputs = [rows for rows, _ in stored]
+        reuse = _reuse(stored)
         for rows in inputs:
             apply_input_mappings(self.step, rows)
         out: list[dict[str, Any]] = []
@@ -119,7 +123,7 @@ class Replica:
         failures = failed_rows(self.step, out)
         apply_output_mappings(self.step, out)
         with cache_writes(self.store.location, "the batch's rows", out):
-            digest, n = self.store.put_rows(out)
+            digest, n = self.store.put_rows(out, reuse)
             # The index entry needs no fsync: the object it points to has one, and an entry lost to a
             # power cut only means this batch is computed again. (kill -9 loses nothing either way.)
             self.store.put_record("batches", task.key, batch_record(digest, n, failures), sync=False)
@@ -142,6 +146,11 @@ class Replica:
         """Run the generator step, yielding each batch as soon as it is written."""
         assert isinstance(self.step, GeneratorStep)
         interrupts.watch(task.run_dir)
+        slices = getattr(self.step, "stored_slices", None)
+        stored = slices(self.store) if callable(slices) else None
+        if stored is not None:
+            yield from self._iter_stored(task, stored)
+            return
         seq = 0
         for rows, last in self.step.process(offset=0):
             rows = list(rows)
@@ -157,11 +166,32 @@ class Replica:
         digest, n = self.store.put_rows([])
         yield BatchDone(task.step, seq, digest, 0, last=True)
 
-    def _read(self, segments: list[tuple[str, int, int]]) -> list[dict[str, Any]]:
+    def _iter_stored(self, task: BatchTask, slices: Iterator[tuple[int, dict[str, Any], bool]]) -> Iterator[BatchDone]:
+        """A generator's batches that are slices of columns already stored (inline rows): one manifest each."""
+        for seq, (rows, pieces, last) in enumerate(slices):
+            with cache_writes(self.store.location, "the batch's rows", []):
+                digest = self.store.put_manifest(rows, pieces)
+            fire("synthgen_after_batch_written", step=self.step, batch={"seq": seq, "digest": digest, "rows": rows})
+            yield BatchDone(task.step, seq, digest, rows, last=last)
+            if last or interrupts.requested():
+                return
+
+    def _read(self, segments: list[tuple[str, int, int]]) -> tuple[list[dict[str, Any]], StoredTable | None]:
+        """An input's rows, and the pieces its columns are stored in."""
         rows: list[dict[str, Any]] = []
-        for digest, start, stop in segments:
-            rows.extend(self.store.get_rows(digest, start, stop))
-        return rows
+        parts = [self.store.get_stored(digest).slice(start, stop) for digest, start, stop in segments]
+        for part in parts:
+            rows.extend(table_to_rows(part.table))
+        return rows, joined_pieces(parts)
+
+
+def _reuse(stored: list[tuple[list[dict[str, Any]], StoredTable | None]]) -> Reuse | None:
+    """What a step's output may keep of its input: a single input stored as columns (a step joining
+    several inputs stores its output whole)."""
+    if len(stored) != 1:
+        return None
+    rows, pieces = stored[0]
+    return None if pieces is None else Reuse(pieces, rows)
 
 
 

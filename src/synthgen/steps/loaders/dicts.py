@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import Field, PrivateAttr, SkipValidation, field_validator
 
+from synthgen.columns import Piece, slice_pieces
 from synthgen.errors import ConfigError
 from synthgen.steps.base import GeneratorStep, GeneratorStepOutput, Row
 from synthgen.steps.loaders import inline
@@ -109,6 +111,24 @@ class LoadDataFromDicts(GeneratorStep):
         for start in range(offset, table.num_rows, self.batch_size):
             stop = min(table.num_rows, start + self.batch_size)
             yield table_to_rows(table.slice(start, stop - start)), stop >= table.num_rows
+
+    def stored_slices(self, store: Store) -> Iterator[tuple[int, dict[str, list[Piece]], bool]] | None:
+        """The batches as slices of the stored columns, ``(rows, pieces per column, last)``: a worker
+        writes each one's manifest without decoding or encoding a row. ``None`` when the rows are not
+        stored as columns (a cache from an earlier synthgen) or are renamed (``output_mappings``)."""
+        if not isinstance(self.data, dict) or self.output_mappings:
+            return None
+        manifest = store.manifest(inline.stored_object(store, self.data[inline.REFERENCE_KEY], str(self.name)))
+        if manifest is None:
+            return None
+        return self._slices(*manifest)
+
+    def _slices(self, rows: int, pieces: dict[str, list[Piece]]) -> Iterator[tuple[int, dict[str, list[Piece]], bool]]:
+        if rows == 0:
+            yield 0, {name: [] for name in pieces}, True
+        for start in range(0, rows, self.batch_size):
+            stop = min(rows, start + self.batch_size)
+            yield stop - start, {name: slice_pieces(p, start, stop) for name, p in pieces.items()}, stop >= rows
 
     def _store(self) -> Store:
         """The running pipeline's store (in a worker), else the one the rows were written to, else the pipeline's."""

@@ -3,7 +3,8 @@
 They are hashed once (canonical JSON, as a fingerprint hashes parameters: cheaper than encoding them,
 which a cached rerun never needs), and named by that hash in the step's fingerprint and in
 pipeline.yaml, beside a few sample rows for the people who read it. A run writes them to the store once,
-as one object, with the record ``inline/<hash>`` naming that object. A step built from pipeline.yaml, or
+as column objects of 16,384 rows (:mod:`synthgen.columns`) that the step's batches slice without
+copying them, with the record ``inline/<hash>`` naming that object. A step built from pipeline.yaml, or
 sent to a worker process, carries only the reference and reads the rows back from the store.
 """
 
@@ -17,7 +18,7 @@ import pyarrow as pa
 
 from synthgen.errors import ConfigError
 from synthgen.steps.base import Row
-from synthgen.store import CorruptObject, Store, table_to_bytes
+from synthgen.store import CorruptObject, Store
 from synthgen.values import rows_to_table
 
 REFERENCE_KEY = "inline_rows"
@@ -53,9 +54,9 @@ def content_hash(rows: list[Row]) -> str:
 def store_rows(store: Store, key: str, rows: list[Row]) -> str:
     """Write ``rows`` as one object and the record naming it under ``key``; return the object's digest."""
     record = store.get_record(RECORDS, key)
-    if record is not None and store.has_object(record["object"]):
-        return str(record["object"])
-    digest = store.put_ipc(table_to_bytes(rows_to_table(rows)))
+    if record is not None and store.verify_object(record["object"]):
+        return str(record["object"])  # every column checked: a damaged chunk is written again from the rows
+    digest = store.put_table(rows_to_table(rows))
     store.put_record(RECORDS, key, {"object": digest, "num_rows": len(rows)})
     return digest
 
@@ -67,7 +68,7 @@ def stored_object(store: Store, key: str, step_name: str) -> str:
         ConfigError: the cache has no such rows.
     """
     record = store.get_record(RECORDS, key)
-    if record is None or not store.has_object(record["object"]):
+    if record is None or not store.verify_object(record["object"]):
         raise missing_rows_error(store, key, step_name)
     return str(record["object"])
 
