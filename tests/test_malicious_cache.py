@@ -383,3 +383,60 @@ def test_cache_clear_refuses_a_pipeline_folder_that_is_a_link_out(tmp_path: Path
     with pytest.raises(CacheError, match="outside the cache root"):
         cache_commands.clear("linked", cache)
     assert (victim / "keep").exists()
+
+
+# ---- batches stored as columns ---------------------------------------------------------------
+def _new_columns_of(cache: Path, step_column: str) -> list[Path]:
+    """The column objects that hold ``step_column`` in the batches of the cache."""
+    store = Store(cache)
+    paths = set()
+    for record in (cache / "batches").rglob("*.json"):
+        manifest = store.manifest(store.get_record("batches", record.stem)["digest"])  # type: ignore[index]
+        assert manifest is not None
+        paths |= {cache / "objects" / d[:2] / f"{d}.arrow" for d, _, _ in manifest[1].get(step_column, [])}
+    return sorted(paths)
+
+
+def test_a_damaged_or_missing_column_object_is_found_and_its_batch_recomputed(
+        tmp_path: Path, warnings: list[str]) -> None:
+    cache, counts = tmp_path / "cache", tmp_path / "counts"
+    counts.mkdir()
+    numbers(cache, counts).run()
+    flipped, removed, _ = _new_columns_of(cache, "a")
+    flip_one_byte(flipped)
+    removed.unlink()
+    (pipeline_folder(cache) / "batch_manager.json").unlink()
+    assert rows(numbers(cache, counts).run()) == EXPECTED
+    assert batches_run(counts, "a") == 3 + 2  # the two batches whose column was damaged, and only those
+    assert any("is corrupted" in w and "recomputed" in w for w in warnings)
+    assert all(Store(cache).verify_object(obj.stem) for obj in (cache / "objects").rglob("*.arrow"))
+
+
+def test_a_column_object_is_checked_against_its_digest_on_every_read(tmp_path: Path) -> None:
+    store = Store(tmp_path / "cache")
+    digest, _ = store.put_rows([{"a": 1, "b": "text"}])
+    (column,) = [d for d, _, _ in store.manifest(digest)[1]["b"]]  # type: ignore[index]
+    flip_one_byte(tmp_path / "cache" / "objects" / column[:2] / f"{column}.arrow")
+    with pytest.raises(CorruptObject, match=f"object {column} is corrupted"):
+        Store(tmp_path / "cache").get_rows(digest)
+    with pytest.raises(CorruptObject, match=f"object {column} is missing"):
+        Store(tmp_path / "cache").get_rows(digest)  # the damaged copy was removed
+    assert not Store(tmp_path / "cache").verify_object(digest)
+
+
+def test_a_cache_written_before_columns_is_still_read(tmp_path: Path) -> None:
+    """An earlier synthgen stored each batch whole (one Arrow stream): records pointing at such objects
+    are answered from them, and a step reading one as input stores all its columns."""
+    cache, counts = tmp_path / "cache", tmp_path / "counts"
+    counts.mkdir()
+    numbers(cache, counts).run()
+    store = Store(cache)
+    for record in (cache / "batches").rglob("*.json"):
+        value = store.get_record("batches", record.stem)
+        assert value is not None
+        whole = store.put_ipc(table_to_bytes(store.get_table(value["digest"])))
+        store.put_record("batches", record.stem, {**value, "digest": whole})
+        assert store.manifest(whole) is None
+    (pipeline_folder(cache) / "batch_manager.json").unlink()
+    assert rows(numbers(cache, counts).run()) == EXPECTED
+    assert batches_run(counts, "a") == 3  # every batch of `a` read from the old objects

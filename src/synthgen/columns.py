@@ -33,7 +33,10 @@ CHUNK_ROWS = 16_384
 it reads one or two chunks, not the whole column."""
 COMPRESSION = "zstd"
 VALUES = "values"
-_WRITE_OPTIONS = pa.ipc.IpcWriteOptions(compression=COMPRESSION)
+# One column of one batch is small: handing its buffers to Arrow's thread pool cost ~7 ms a column on a
+# busy machine, compressing them here ~0.1 ms.
+_WRITE_OPTIONS = pa.ipc.IpcWriteOptions(compression=COMPRESSION, use_threads=False)
+_READ_OPTIONS = pa.ipc.IpcReadOptions(use_threads=False)
 _IMMUTABLE = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer, pa.types.is_floating,
               pa.types.is_boolean, pa.types.is_null, pa.types.is_binary, pa.types.is_large_binary)
 
@@ -73,7 +76,7 @@ def joined_pieces(parts: list[StoredTable]) -> StoredTable | None:
         return None
     names = list(parts[0].pieces or {})
     pieces = {name: [piece for p in parts for piece in (p.pieces or {})[name]] for name in names}
-    return StoredTable(parts[0].table.schema.empty_table(), pieces)
+    return StoredTable(parts[0].table.slice(0, 0), pieces)  # (schema.empty_table() costs ~0.8 ms)
 
 
 # ---- encoding -----------------------------------------------------------------------------------
@@ -92,7 +95,7 @@ def read_column(data: bytes) -> tuple[pa.ChunkedArray, pa.Field]:
     Raises:
         ValueError: not a one-column Arrow stream.
     """
-    table = pa.ipc.open_stream(data).read_all()
+    table = pa.ipc.open_stream(data, options=_READ_OPTIONS).read_all()
     if table.num_columns != 1 or table.schema.names != [VALUES]:
         raise ValueError("not a column object")
     return table.column(0), table.schema.field(0)

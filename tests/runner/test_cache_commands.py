@@ -12,6 +12,7 @@ import pytest
 
 from synthgen.errors import CacheError
 from synthgen.runner import cache_commands
+from synthgen.store import Reuse, Store
 from synthgen.testing.steps import batches_run
 
 from .pipelines import chain
@@ -30,6 +31,14 @@ def explained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def test_ls_lists_pipeline_signature_and_state(explained: tuple[Path, str]) -> None:
     out = cache_commands.ls(explained[0])
     assert "chain" in out and "finished" in out and "shared objects and records" in out
+
+
+def test_ls_shows_the_bytes_of_the_objects_each_pipeline_refers_to(tmp_path: Path) -> None:
+    chain(str(tmp_path)).run()
+    header, line = cache_commands.ls(tmp_path).splitlines()[:2]
+    assert header.split()[:4] == ["pipeline", "signature", "size", "objects"]
+    objects = line.split()[4:6]  # e.g. ['31', 'KB']
+    assert objects[1] in {"KB", "MB"} and float(objects[0]) > 0
 
 
 def test_explain_names_the_changed_parameter(explained: tuple[Path, str]) -> None:
@@ -99,6 +108,23 @@ def test_gc_keeps_referenced_objects_and_clear_removes_pipeline(tmp_path: Path) 
     assert again.run()["default"]["train"].to_list() == first
     assert "removed pipeline 'chain'" in cache_commands.clear("chain", tmp_path)
     assert not (tmp_path / "chain").exists()
+
+
+def test_gc_keeps_every_column_a_kept_batch_refers_to_and_removes_the_rest(tmp_path: Path) -> None:
+    chain(str(tmp_path)).run()
+    store = Store(tmp_path)
+    digest = store.get_record("batches", next((tmp_path / "batches").rglob("*.json")).stem)["digest"]  # type: ignore[index]
+    kept = store.get_rows(digest)
+    # An unreferenced batch that shares the kept batch's columns, plus a column of its own.
+    stray, _ = store.put_rows([{**row, "only_here": "x"} for row in kept], Reuse(store.get_stored(digest), kept))
+    pieces = store.manifest(stray)[1]  # type: ignore[index]
+    (own,) = [d for d, _, _ in pieces.pop("only_here")]
+    shared = {d for parts in pieces.values() for d, _, _ in parts}
+    assert shared and "removed 2 unreferenced objects" in cache_commands.gc(tmp_path)
+    assert not store.has_object(stray) and not store.has_object(own)
+    assert all(store.has_object(d) for d in shared)
+    for record in (tmp_path / "batches").rglob("*.json"):
+        assert store.verify_object(store.get_record("batches", record.stem)["digest"])  # type: ignore[index]
 
 
 def _start_chain(cache: Path, counts: Path) -> subprocess.Popen[str]:

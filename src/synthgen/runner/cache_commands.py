@@ -69,14 +69,18 @@ def _human(n: float) -> str:
 
 
 def ls(cache_dir: str | Path | None = None) -> str:
-    """One line per cached pipeline run: name, signature, size, last run, finished or not."""
+    """One line per cached pipeline run: name, signature, size of its folder, bytes of the cache objects
+    it refers to (batches and their columns; an object shared by several pipelines counts in each),
+    last run, finished or not."""
     root = cache_root(cache_dir)
     remote = resolve_cache_root(cache_dir).remote
-    lines = [f"{'pipeline':<28} {'signature':<14} {'size':>9}  {'last run':<17} state"]
+    store = None if remote else Store(root)
+    lines = [f"{'pipeline':<28} {'signature':<14} {'size':>9} {'objects':>9}  {'last run':<17} state"]
     for pdir in _pipeline_dirs(root):
         state = _json(pdir / "batch_manager.json")
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(state.get("updated_at", pdir.stat().st_mtime)))
-        lines.append(f"{pdir.parent.name:<28} {pdir.name[:12]:<14} {_human(_size(pdir)):>9}  {when:<17} "
+        objects = "-" if store is None else _human(_objects_size(root, _with_columns(store, _pipeline_objects(pdir))))
+        lines.append(f"{pdir.parent.name:<28} {pdir.name[:12]:<14} {_human(_size(pdir)):>9} {objects:>9}  {when:<17} "
                      f"{'finished' if state.get('finished') else 'unfinished'}")
     if remote:  # sizing a bucket means listing every object in it
         lines.append(f"shared objects and records: in {remote} (not measured); pipeline folders in {root}")
@@ -84,6 +88,11 @@ def ls(cache_dir: str | Path | None = None) -> str:
         shared = sum(_size(root / d) for d in _SHARED if (root / d).exists())
         lines.append(f"shared objects and records: {_human(shared)} in {root}")
     return "\n".join(lines)
+
+
+def _objects_size(root: Path, digests: set[str]) -> int:
+    sizes = (inside(root, "objects", d[:2], f"{d}.arrow") for d in digests)
+    return sum(p.stat().st_size for p in sizes if p.is_file())
 
 
 def _json(path: Path) -> dict[str, Any]:
@@ -306,19 +315,27 @@ def gc(cache_dir: str | Path | None = None) -> str:
 
 
 def _live_objects(root: Path) -> set[str]:
-    live: set[str] = set()
-    for pdir in _pipeline_dirs(root):
-        live.update(_json(pdir / INLINE_DATA).get("objects", []))
-        for f in (pdir / "batch_manager_steps").glob("*.json"):
-            live.update(d for d, _ in _json(f).get("outputs", []))
-        for log in (pdir / "batch_manager_steps").glob("*.log"):
-            live.update(line.split()[0] for line in log.read_text().splitlines() if line.strip())
+    return {digest for pdir in _pipeline_dirs(root) for digest in _pipeline_objects(pdir)}
+
+
+def _pipeline_objects(pdir: Path) -> set[str]:
+    """The objects a pipeline folder names: its inline rows and its steps' batches (saved or logged)."""
+    live: set[str] = set(_json(pdir / INLINE_DATA).get("objects", []))
+    for f in (pdir / "batch_manager_steps").glob("*.json"):
+        live.update(d for d, _ in _json(f).get("outputs", []))
+    for log in (pdir / "batch_manager_steps").glob("*.log"):
+        live.update(line.split()[0] for line in log.read_text().splitlines() if line.strip())
     return live
+
+
+def _with_columns(store: Store, digests: set[str]) -> set[str]:
+    """``digests`` and the column objects of those that are batches of columns."""
+    return digests | {column for digest in digests for column in store.referenced_objects(digest)}
 
 
 def _collect(root: Path, live: set[str]) -> str:
     store = Store(root)
-    live = live | {column for digest in live for column in store.referenced_objects(digest)}
+    live = _with_columns(store, live)  # a column stays while any kept batch names it
     removed = freed = 0
     for record in (root / "batches").rglob("*.json") if (root / "batches").exists() else []:
         digest = _json(record).get("digest")

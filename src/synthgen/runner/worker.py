@@ -123,9 +123,10 @@ class Replica:
         failures = failed_rows(self.step, out)
         apply_output_mappings(self.step, out)
         with cache_writes(self.store.location, "the batch's rows", out):
-            digest, n = self.store.put_rows(out, reuse)
-            # The index entry needs no fsync: the object it points to has one, and an entry lost to a
-            # power cut only means this batch is computed again. (kill -9 loses nothing either way.)
+            # No fsync (an fsync per object was most of a light step's time): an object or index entry
+            # lost or torn by a power cut fails its digest check when read, so the batch is computed
+            # again, never used. kill -9 loses nothing either way; paid LLM answers are synced apart.
+            digest, n = self.store.put_rows(out, reuse, sync=False)
             self.store.put_record("batches", task.key, batch_record(digest, n, failures), sync=False)
         fire("synthgen_after_batch_written", step=self.step, batch={"seq": task.seq, "digest": digest, "rows": n})
         return BatchDone(task.step, task.seq, digest, n, key=task.key, failed=tuple(failures), llm=self._llm_delta())
@@ -157,7 +158,7 @@ class Replica:
             apply_output_mappings(self.step, rows)
             check_rows(str(self.step.name), rows)
             with cache_writes(self.store.location, "the batch's rows", rows):
-                digest, n = self.store.put_rows(rows)
+                digest, n = self.store.put_rows(rows, sync=False)
             fire("synthgen_after_batch_written", step=self.step, batch={"seq": seq, "digest": digest, "rows": n})
             yield BatchDone(task.step, seq, digest, n, last=last)
             seq += 1
@@ -170,7 +171,7 @@ class Replica:
         """A generator's batches that are slices of columns already stored (inline rows): one manifest each."""
         for seq, (rows, pieces, last) in enumerate(slices):
             with cache_writes(self.store.location, "the batch's rows", []):
-                digest = self.store.put_manifest(rows, pieces)
+                digest = self.store.put_manifest(rows, pieces, sync=False)
             fire("synthgen_after_batch_written", step=self.step, batch={"seq": seq, "digest": digest, "rows": rows})
             yield BatchDone(task.step, seq, digest, rows, last=last)
             if last or interrupts.requested():
@@ -192,7 +193,6 @@ def _reuse(stored: list[tuple[list[dict[str, Any]], StoredTable | None]]) -> Reu
         return None
     rows, pieces = stored[0]
     return None if pieces is None else Reuse(pieces, rows)
-
 
 
 def failed(task: BatchTask, exc: BaseException) -> BatchFailed:
