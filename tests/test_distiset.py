@@ -179,12 +179,13 @@ def test_checkpoints_go_to_any_fsspec_folder(tmp_path: Path) -> None:
     fsspec.filesystem("memory").rm(url.removeprefix("memory://"), recursive=True)
 
 
-def test_the_distiset_of_a_run_is_memory_mapped_from_the_cache_objects(tmp_path: Path) -> None:
+def test_the_distiset_of_a_run_is_read_from_its_leaf_parquet_not_the_compressed_objects(tmp_path: Path) -> None:
+    # Column objects have zstd buffers, which cannot be memory-mapped (docs/caching.md): the Parquet
+    # files of data/ are what the run returns, the same on the run and on the finished rerun.
     with Pipeline(name="mapped", cache_dir=tmp_path) as p:
         GenerateNumbers(count=50, batch_size=10) >> AddColumn(name="double", factor=2, input_batch_size=10)
     for distiset in (p.run(), p.run()):  # the run, then the finished run loaded from the cache
         ds = distiset["default"]["train"]
-        files = [Path(f["filename"]) for f in ds.cache_files]
-        assert len(files) == 5 and all(f.parent.parent == tmp_path / "objects" for f in files)
+        assert not any(Path(f["filename"]).is_relative_to(tmp_path / "objects") for f in ds.cache_files)
         assert sorted(ds["out"]) == [n * 2 for n in range(50)]
     assert create_distiset(next(tmp_path.glob("mapped/*/data")))["default"]["train"]["out"] == ds["out"]
