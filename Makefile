@@ -48,3 +48,5 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ray_vs_local.py
 	$(BIN)/python benchmarks/object_storage.py
 	$(BIN)/python benchmarks/concurrent_sweep.py
+	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/compression.py

@@ -95,7 +95,7 @@ def run_numbers(n: int, cache: str) -> int:
 
 
 def run_text(cache: str, checkpoints: str | None) -> int:
-    rows = [{"id": i, "text": _text(i)} for i in range(TEXT_ROWS)]
+    rows = [{"id": i, "text": sample_text(i)} for i in range(TEXT_ROWS)]
     with Pipeline(name="scale-text", cache_dir=cache) as p:
         LoadDataFromDicts(data=rows, batch_size=BATCH) >> Length(input_batch_size=BATCH) \
             >> First(input_batch_size=BATCH) >> Long(input_batch_size=BATCH)
@@ -103,7 +103,7 @@ def run_text(cache: str, checkpoints: str | None) -> int:
     return len(p.run(checkpoint_strategy=strategy, checkpoint_path=checkpoints)["default"]["train"])
 
 
-def _text(seed: int) -> str:
+def sample_text(seed: int) -> str:
     """200 characters of words, different for every row (text as steps write it, not one repeated line)."""
     rng = random.Random(seed)
     words = [WORDS[rng.randrange(len(WORDS))] for _ in range(60)]
