@@ -103,7 +103,7 @@ def test_a_symlink_planted_in_the_cache_cannot_lead_a_write_outside_it(tmp_path:
     (tmp_path / "cache" / "objects").mkdir(parents=True)
     (tmp_path / "cache" / "objects" / digest[:2]).symlink_to(outside)
     with pytest.raises(CacheError, match="outside the cache root .* symbolic link"):
-        store.put_ipc(table_to_bytes(table))
+        store.put_object(table_to_bytes(table))
     with pytest.raises(CacheError, match="symbolic link"):
         store.get_table(digest)
     assert list(outside.iterdir()) == []
@@ -434,7 +434,7 @@ def test_a_cache_written_before_columns_is_still_read(tmp_path: Path) -> None:
     for record in (cache / "batches").rglob("*.json"):
         value = store.get_record("batches", record.stem)
         assert value is not None
-        whole = store.put_ipc(table_to_bytes(store.get_table(value["digest"])))
+        whole = store.put_object(table_to_bytes(store.get_table(value["digest"])))
         store.put_record("batches", record.stem, {**value, "digest": whole})
         assert store.manifest(whole) is None
     (pipeline_folder(cache) / "batch_manager.json").unlink()

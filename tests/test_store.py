@@ -59,7 +59,7 @@ def test_a_large_table_is_stored_in_chunks_that_slices_read_without_the_rest(tmp
 
 def test_an_object_stored_whole_by_an_earlier_synthgen_is_read(tmp_path: Path) -> None:
     store = Store(tmp_path)
-    digest = store.put_ipc(table_to_bytes(pa.table({"n": [1, 2]})))
+    digest = store.put_object(table_to_bytes(pa.table({"n": [1, 2]})))
     assert store.get_rows(digest) == [{"n": 1}, {"n": 2}]
     assert store.get_stored(digest).pieces is None and store.manifest(digest) is None
     assert store.verified_object_file(digest) is not None  # still memory-mapped into a Distiset

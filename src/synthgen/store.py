@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
 from collections import OrderedDict
 from itertools import chain, repeat
 from pathlib import Path
@@ -89,6 +90,14 @@ class Store:
         self.fresh_requests = False
         self.refreshed: set[str] = set()
         self._columns: OrderedDict[str, tuple[pa.ChunkedArray, pa.Field]] = OrderedDict()
+        self._columns_lock = threading.Lock()  # a replica may serve batches from several threads
+
+    def __getstate__(self) -> dict[str, Any]:  # a copy sent to another process starts without the cache
+        return {k: v for k, v in self.__dict__.items() if k not in ("_columns", "_columns_lock")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._columns, self._columns_lock = OrderedDict(), threading.Lock()
 
     # ---- objects ---------------------------------------------------------------------------
     @staticmethod
@@ -106,10 +115,6 @@ class Store:
 
     def _put_column(self, array: pa.Array | pa.ChunkedArray, field: pa.Field, sync: bool) -> Piece:
         return self.put_object(columns.column_bytes(array, field), sync), 0, len(array)
-
-    def put_ipc(self, data: bytes) -> str:
-        """Write an Arrow IPC stream (from :func:`table_to_bytes`) once; return its digest."""
-        return self.put_object(data)
 
     def put_object(self, data: bytes, sync: bool = True) -> str:
         """Write ``data`` once under its digest; return the digest.
@@ -278,18 +283,20 @@ class Store:
         return StoredTable(pa.Table.from_arrays(arrays, schema=pa.schema(fields)), pieces)
 
     def _column(self, digest: str) -> tuple[pa.ChunkedArray, pa.Field]:
-        kept = self._columns.get(digest)
-        if kept is not None:
-            self._columns.move_to_end(digest)
-            return kept
+        with self._columns_lock:
+            kept = self._columns.get(digest)
+            if kept is not None:
+                self._columns.move_to_end(digest)
+                return kept
         data = self._verified_bytes(digest)
         try:
             kept = columns.read_column(data)
         except (pa.ArrowInvalid, OSError, ValueError):
             return self._refuse(self._object_name(digest), digest, "is not a readable column")
-        self._columns[digest] = kept
-        if len(self._columns) > _COLUMNS_KEPT:
-            self._columns.popitem(last=False)
+        with self._columns_lock:
+            self._columns[digest] = kept
+            if len(self._columns) > _COLUMNS_KEPT:
+                self._columns.popitem(last=False)
         return kept
 
     def _refuse(self, name: str, digest: str, problem: str) -> Any:
