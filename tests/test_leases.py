@@ -109,6 +109,26 @@ def test_a_holder_whose_lease_was_taken_over_loses_it_and_leaves_the_new_one(cac
     theirs.release(KEY)
 
 
+def test_a_lease_released_while_its_heartbeat_refreshes_it_is_still_removed(s3: S3TestServer, cache: str) -> None:
+    """The heartbeat replaces the lease (a new ETag) just as the holder releases it: the release removes
+    the version it knew, which no longer exists; the refreshed one must go too, or it outlives the work
+    (CI found one left in the bucket after both drivers had finished)."""
+    mine = bucket_leases(cache)
+    assert mine.acquire(KEY)
+    version = mine._held[KEY]
+    refresh = mine._refresh
+
+    def refresh_then_release(key: str, at: str) -> str | None:
+        fresh = refresh(key, at)
+        mine.release(key)  # the engine lets go in the middle of the beat
+        return fresh
+
+    mine._refresh = refresh_then_release  # type: ignore[method-assign]
+    mine._renew(KEY, version)
+    assert not [k for k in s3.keys(cache.split("/", 3)[3]) if k.endswith(".lease")]
+    assert bucket_leases(cache).acquire(KEY), "the key is free for the next run"
+
+
 DRIVER = """
 import sys, time
 from tests.runner.llm_pipeline import generation

@@ -125,13 +125,17 @@ class Leases(ABC):
             logger.warning(f"could not refresh the lease of {self.kind} {key}: {exc}")
             return
         with self._lock:
-            if self._held.get(key) != version:
-                return  # released meanwhile
-            if fresh is None:  # we were judged dead (a pause past STALE_AFTER): the taker does the work
+            released = self._held.get(key) != version
+            if not released and fresh is None:  # judged dead (a pause past STALE_AFTER): the taker works
                 logger.warning(f"the lease of {self.kind} {key} was taken over by another run")
                 del self._held[key]
-            else:
-                self._held[key] = fresh
+            elif not released:
+                self._held[key] = fresh  # type: ignore[assignment]
+        if released and fresh:
+            # Released while we refreshed it: the release removed the version it knew, which our refresh
+            # had just replaced. Remove ours too, or the lease outlives its holder's work. (Local leases
+            # have no versions: a release removes the file whatever was refreshed.)
+            self._drop(key, fresh)
 
 
 class LocalLeases(Leases):

@@ -10,7 +10,7 @@ import pytest
 from synthgen.runner.messages import BatchDone, BatchFailed, BatchTask, ReplicaEvent
 from synthgen.runner.worker import Replica
 from synthgen.steps.base import StepInput, StepOutput
-from synthgen.store import Store
+from synthgen.store import Store, active_store, set_active_store
 from synthgen.testing.steps import AddColumn, GenerateNumbers
 
 
@@ -31,6 +31,13 @@ class Raises(AddColumn):
     def process(self, *inputs: StepInput) -> StepOutput:
         raise ValueError("bad batch")
         yield inputs[0]
+
+
+@pytest.fixture(autouse=True)
+def no_store_left_behind() -> Any:
+    """A replica built in this process sets the process's active store: later tests must not see it."""
+    yield
+    set_active_store(None)
 
 
 def task_for(store: Store, step: str, rows: list[dict[str, Any]]) -> BatchTask:
@@ -81,3 +88,12 @@ def test_unloaded_is_sent_even_when_unload_raises(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="stuck"):
         rep.stop(events.append)
     assert events == [ReplicaEvent("stuck", 2, "unloaded")]
+
+
+def test_a_stopped_replica_leaves_no_active_store(tmp_path: Path) -> None:
+    """In-process replicas (tests, notebooks) must not leave the process pointing at their cache."""
+    replica = Replica(AddColumn(name="add"), str(tmp_path), 0)
+    assert active_store() is replica.store
+    replica.start()
+    replica.stop(lambda event: None)
+    assert active_store() is None

@@ -16,7 +16,7 @@ from synthgen.plugins import fire
 from synthgen.runner.messages import BatchDone, BatchFailed, BatchTask, ReplicaEvent
 from synthgen.runner.rows import RowFailure, check_rows, failed_rows
 from synthgen.steps.base import BaseStep, GeneratorStep
-from synthgen.store import Reuse, Store, set_active_store
+from synthgen.store import Reuse, Store, active_store, set_active_store
 from synthgen.values import table_to_rows
 from synthgen.write_errors import cache_writes
 
@@ -101,6 +101,8 @@ class Replica:
             if self.load_error is None:
                 self.step.unload()
         finally:
+            if active_store() is self.store:  # a replica run in-process leaves no store behind it
+                set_active_store(None)
             emit(self._event("unloaded"))
 
     def _event(self, event: str) -> ReplicaEvent:
