@@ -16,8 +16,19 @@ from synthgen.llms import AnthropicLLM, OpenAILLM
 
 def serve(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "synthgen.cli.main", "testing", "serve", *args],
-                            cwd=tmp_path, env={**os.environ, "SYNTHGEN_DEBUG": ""}, text=True,
+                            cwd=tmp_path, env={**os.environ, "SYNTHGEN_DEBUG": "", "PYTHONFAULTHANDLER": "1"}, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def stopped(proc: subprocess.Popen[str], timeout: float = 60) -> tuple[str, str]:
+    """The output of a server told to stop; if it does not stop in time, fail with where it hangs (a
+    SIGABRT makes the child's faulthandler print every thread's stack)."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        _, err = proc.communicate(timeout=30)
+        raise AssertionError(f"the server did not stop within {timeout} s of Ctrl+C; its threads:\n{err[-6000:]}") from None
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])
@@ -36,7 +47,7 @@ def test_serve_answers_synthgen_until_ctrl_c(tmp_path: Path, provider: str) -> N
         finally:
             llm.unload()
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        out, err = stopped(proc)
     finally:
         proc.kill()
     assert proc.returncode == 0, err
