@@ -14,8 +14,15 @@ import pytest
 from synthgen.llms import AnthropicLLM, OpenAILLM
 
 
+def ignoring_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def serve(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    # Started with SIGINT ignored, as a background job of a script (CI, make, `cmd &`) starts it: it must
+    # still stop on Ctrl+C (found when `make test` ran in the background: the server never stopped).
     return subprocess.Popen([sys.executable, "-m", "synthgen.cli.main", "testing", "serve", *args],
+                            preexec_fn=ignoring_sigint,
                             cwd=tmp_path, env={**os.environ, "SYNTHGEN_DEBUG": "", "PYTHONFAULTHANDLER": "1"}, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 

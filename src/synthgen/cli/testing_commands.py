@@ -4,6 +4,7 @@ docs examples without a key or a bill."""
 from __future__ import annotations
 
 import argparse
+import signal
 import time
 from typing import TYPE_CHECKING
 
@@ -47,6 +48,9 @@ def serve_command(args: argparse.Namespace) -> int:
     base_url = server.base_url if args.provider == "openai" else server.url  # as each provider's base_url
     print(f"{args.provider} test server listening: base_url={base_url} (Ctrl+C stops it)", flush=True)
     print("try: " + _HINTS[args.provider].format(url=server.url, base=server.base_url), flush=True)
+    # Ctrl+C is how this command ends, so it owns SIGINT: a process started in the background of a script
+    # (`cmd &`, make, CI) inherits SIGINT *ignored*, and Python then installs no KeyboardInterrupt at all.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while True:
             time.sleep(3600)
