@@ -201,27 +201,31 @@ class LocalLeases(Leases):
             return False
         guard = f"{path}.takeover"
         if not self._create(guard):
-            if self._stale(guard, after=TAKEOVER_STALE_AFTER):  # left by a taker that died mid-takeover
+            # Only a guard that is there and whose taker died is removed: a guard missing by now was let go,
+            # and "removing" it would delete the one a third run has just made (two takers in at once).
+            if self._stale(guard, after=TAKEOVER_STALE_AFTER, missing=False):
                 _unlink(guard)
             return False
         try:
-            if self._create(path):  # released meanwhile
+            if self._create(path):  # missing: released meanwhile
                 return True
             if not self._stale(path):
                 return False
-            _unlink(path)
+            _unlink(path)  # there (the create failed) and stale: nobody but a guard holder replaces it
             return self._create(path)
         finally:
             _unlink(guard)
 
     @staticmethod
-    def _stale(path: str, after: float | None = None) -> bool:
+    def _stale(path: str, after: float | None = None, missing: bool = True) -> bool:
+        """Whether the lease at ``path`` protects nothing (its holder is gone); ``missing``: the answer
+        when there is none."""
         age = 0.0
         try:
             age = time.time() - os.stat(path).st_mtime
             holder = json.loads(Path(path).read_bytes() or b"{}")
         except FileNotFoundError:
-            return True
+            return missing
         except (OSError, ValueError):  # being written right now, or damaged: judge by its age
             return holder_gone(None, age, after)
         return holder_gone(holder, age, after)
