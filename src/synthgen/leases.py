@@ -174,15 +174,25 @@ class LocalLeases(Leases):
         return version
 
     def _create(self, path: str) -> bool:
+        """Create the lease file exclusively: ``False`` when it exists. Where it cannot be written (a full
+        disk, a read-only cache) the work goes on unleased, as before leases: the write of the work's own
+        result then reports the disk in one line (an empty lease would block every other run instead)."""
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileNotFoundError:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
+            try:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+            except OSError:
+                return True
             return self._create(path)
         except FileExistsError:
             return False
+        except OSError:
+            return True
         try:
             os.write(fd, self._me)
+        except OSError:
+            _unlink(path)
         finally:
             os.close(fd)
         return True
