@@ -109,6 +109,23 @@ def test_a_symlink_planted_in_the_cache_cannot_lead_a_write_outside_it(tmp_path:
     assert list(outside.iterdir()) == []
 
 
+def test_an_object_that_is_a_link_is_never_read_through_and_is_replaced_by_a_write(tmp_path: Path) -> None:
+    """Folders are resolved once per run; an object file itself is opened with O_NOFOLLOW instead."""
+    store, secret = Store(tmp_path / "cache"), tmp_path / "outside" / "secret"
+    secret.parent.mkdir()
+    secret.write_bytes(b"precious")
+    data = table_to_bytes(pa.table({"a": [1]}))
+    digest = digest_bytes(data)
+    planted = tmp_path / "cache" / "objects" / digest[:2] / f"{digest}.arrow"
+    planted.parent.mkdir(parents=True)
+    planted.symlink_to(secret)
+    with pytest.raises(CacheError, match="is a symbolic link"):
+        store.get_table(digest)
+    assert store.put_object(data) == digest
+    assert not planted.is_symlink() and secret.read_bytes() == b"precious"
+    assert store.get_table(digest).column("a").to_pylist() == [1]
+
+
 def test_a_symlinked_pipeline_or_leaf_folder_is_refused_and_nothing_outside_is_touched(tmp_path: Path) -> None:
     cache, counts, victim = tmp_path / "cache", tmp_path / "counts", tmp_path / "victim"
     counts.mkdir()

@@ -7,10 +7,12 @@ object storage a PUT already is atomic and durable when it returns, so a blob is
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import itertools
 import os
 import shutil
+import stat
 import threading
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,23 +25,23 @@ _MADE_DIRS: set[str] = set()  # folders this process created or saw: no mkdir pe
 _TMP_IDS = itertools.count()
 
 
-def write_atomic(path: Path, data: bytes, sync: bool = True) -> None:
+def write_atomic(path: Path | str, data: bytes, sync: bool = True) -> None:
     """Write ``data`` to ``path`` so that a reader sees the whole file or nothing (tmp, fsync, rename).
 
     ``sync=False`` skips the per-file fsync for bulk writes that end with one ``os.sync()``. This runs
     once per LLM answer, so it keeps to plain syscalls: the temporary name is unique to this process
     and thread (no random retries) and each folder is created once.
     """
-    folder = str(path.parent)
+    folder, filename = os.path.split(path)
     if folder not in _MADE_DIRS:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(folder, exist_ok=True)
         _MADE_DIRS.add(folder)
-    tmp = f"{folder}/.{path.name}.{os.getpid()}.{threading.get_ident()}.{next(_TMP_IDS)}.tmp"
+    tmp = f"{folder}/.{filename}.{os.getpid()}.{threading.get_ident()}.{next(_TMP_IDS)}.tmp"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileNotFoundError:  # the folder was removed meanwhile (cache clear): make it again
         _MADE_DIRS.discard(folder)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(folder, exist_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         view = memoryview(data)
@@ -53,7 +55,8 @@ def write_atomic(path: Path, data: bytes, sync: bool = True) -> None:
     except BaseException:
         if fd >= 0:
             os.close(fd)
-        Path(tmp).unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise
 
 
@@ -73,6 +76,22 @@ class Blobs(Protocol):
     def clear(self) -> None: ...
 
 
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _read_all(fd: int) -> bytes:
+    """The whole file open at ``fd``: one fstat and (for a file not growing) one read, where Python's
+    ``open().read()`` adds a buffer, an ioctl, seeks and a second fstat."""
+    size = os.fstat(fd).st_size
+    data = os.read(fd, size + 1)
+    if len(data) <= size:
+        return data
+    chunks = [data]
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 class LocalBlobs:
     """Blobs as files under ``root``."""
 
@@ -84,38 +103,52 @@ class LocalBlobs:
         self._confined = Confined(root)
 
     def _path(self, name: str) -> str:
-        # Every blob name is checked: no '..', and no link planted in the cache may lead out of it.
-        return str(self._confined.path(name))
+        # Every blob name is checked (no '..'), and so are the folders it is in: no link planted in the
+        # cache may lead out of it. A blob itself is never followed if it is a link: writes replace it
+        # (rename), removals unlink it, reads open it with O_NOFOLLOW.
+        return self._confined.entry(name)
 
     def write(self, name: str, data: bytes, sync: bool = True) -> None:
-        write_atomic(Path(self._path(name)), data, sync=sync)
+        write_atomic(self._path(name), data, sync=sync)
 
     def write_many(self, blobs: dict[str, bytes]) -> None:
         """Many files with one ``os.sync()`` instead of an fsync each (50,000 batch results)."""
         for name, data in blobs.items():
-            write_atomic(Path(self._path(name)), data, sync=False)
+            write_atomic(self._path(name), data, sync=False)
         if blobs:
             os.sync()
 
     def read(self, name: str) -> bytes:
-        with open(self._path(name), "rb") as fh:
-            return fh.read()
+        path = self._path(name)
+        try:
+            fd = os.open(path, _READ_FLAGS)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise CacheError(f"refusing the cache path {path}: it is a symbolic link, which a cache never "
+                                 "holds (it may point outside the cache root): remove the link") from None
+            raise
+        try:
+            return _read_all(fd)
+        finally:
+            os.close(fd)
 
     def size(self, name: str) -> int | None:
         try:
-            return os.stat(self._path(name)).st_size
+            found = os.lstat(self._path(name))
         except FileNotFoundError:
             return None
+        return None if stat.S_ISLNK(found.st_mode) else found.st_size  # a link is no blob: written over
 
     def exists(self, name: str) -> bool:
-        return os.path.exists(self._path(name))
+        return os.path.lexists(self._path(name))
 
     def remove(self, name: str) -> None:
-        Path(self._path(name)).unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._path(name))
 
     def names(self, folder: str = "") -> list[str]:
         try:
-            return os.listdir(self._path(folder) if folder else self.location)
+            return os.listdir(self._confined.path(folder) if folder else self.location)
         except FileNotFoundError:
             return []
 

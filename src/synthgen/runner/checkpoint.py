@@ -9,17 +9,15 @@ override :meth:`should_export` to decide when (on a schedule, on a signal, ...).
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import fsspec
-import pyarrow.parquet as pq
 
 from synthgen.store import Store
-from synthgen.values import concat_tables
+from synthgen.values import concat_tables, parquet_bytes
 from synthgen.yaml_io import dump_yaml
 
 MANIFEST = "manifest.json"
@@ -110,9 +108,7 @@ class CheckpointExport:
         table = concat_tables([store.get_table(d) for d, _ in objects])
         number = 1 + sum(1 for s in self.shards if s["config"] == config)
         path = f"{_folder(config)}/train-{number:05d}.parquet"
-        sink = io.BytesIO()
-        pq.write_table(table, sink)
-        data = sink.getvalue()
+        data = parquet_bytes(table)
         self.fs.makedirs(f"{self.root}/{_folder(config)}", exist_ok=True)
         with self.fs.open(f"{self.root}/{path}", "wb") as fh:
             fh.write(data)

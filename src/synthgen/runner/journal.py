@@ -11,10 +11,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 from loguru import logger
 
@@ -22,7 +21,7 @@ from synthgen.errors import CacheError
 from synthgen.paths import Confined, inside
 from synthgen.records import DamagedRecord, seal, unseal
 from synthgen.store import Store, write_atomic
-from synthgen.values import concat_tables
+from synthgen.values import concat_tables, parquet_bytes
 from synthgen.yaml_io import dump_yaml
 
 ROWS_PER_FILE = 100_000
@@ -80,6 +79,7 @@ class Journal:
         self.folder = Confined(pdir)
         self.sources = sources or {}
         self.fingerprints = fingerprints or {}
+        self._logs: dict[str, BinaryIO] = {}  # step -> its open log (a line per batch: no open per batch)
 
     @property
     def data_dir(self) -> Path:
@@ -123,6 +123,8 @@ class Journal:
             record = {"params": steps.get(name, {}), "summary": summary.get(name, {}), "outputs": objs,
                       "fingerprint": dump["provenance"][name]["fingerprint"]}
             write_record(self.pdir, f"batch_manager_steps/{name}.json", record)
+            if name in self._logs:
+                self._logs.pop(name).close()
             for log in self.folder.path("batch_manager_steps").glob(f"{name}.*.log"):
                 log.unlink(missing_ok=True)
 
@@ -132,10 +134,12 @@ class Journal:
     def log_output(self, step: str, digest: str, rows: int) -> None:
         """Note a released batch's object as soon as it is released: ``synthgen cache gc`` keeps it even
         if this run is killed before it saves (the step's JSON record replaces the log when it does)."""
-        path = self._log_path(step)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a") as fh:
-            fh.write(f"{digest} {rows}\n")
+        log = self._logs.get(step)
+        if log is None:
+            path = self._log_path(step)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            log = self._logs[step] = path.open("ab", buffering=0)  # each line one write: kill -9 loses none
+        log.write(f"{digest} {rows}\n".encode())
 
     def has_progress(self, step: str) -> bool:
         """Whether an earlier run of this step, with its current fingerprint, left batches behind (a
@@ -255,8 +259,6 @@ def _chunks(outputs: list[tuple[str, int]]) -> Iterator[list[tuple[str, int]]]:
 
 def write_parquet_atomic(table: pa.Table, path: Path) -> str:
     """Write ``table`` as Parquet at ``path`` (whole or not at all); return the file's hash."""
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink)
-    data = sink.getvalue().to_pybytes()
+    data = parquet_bytes(table)
     write_atomic(path, data)
     return hashlib.blake2b(data, digest_size=20).hexdigest()

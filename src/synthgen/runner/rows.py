@@ -7,6 +7,7 @@ it again (the row's successful neighbours come from the request cache) instead o
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Any
 
 from synthgen.errors import StepError
@@ -35,14 +36,14 @@ def failed_rows(step: Any, rows: list[dict[str, Any]]) -> list[RowFailure]:
     ``None`` and the error names the step and the column.
     """
     name = str(step.name)
-    required = [c for c, needed in normalize_columns(step.outputs).items() if needed]
+    required = {c for c, needed in normalize_columns(step.outputs).items() if needed}
+    # Set and C-level lookups, not a Python loop over columns per row: this runs on every batch.
+    for row in [row for row in rows if not row.keys() >= required] if required else []:
+        _record_missing(name, row, [c for c in normalize_columns(step.outputs) if c in required and c not in row])
+    key = f"error_{name}"
     failures: list[RowFailure] = []
-    for i, row in enumerate(rows):
-        missing = [c for c in required if c not in row]
-        if missing:
-            _record_missing(name, row, missing)
-        meta = row.get(METADATA_COLUMN)
-        error = meta.get(f"error_{name}") if isinstance(meta, dict) else None
+    for i, meta in enumerate(map(dict.get, rows, repeat(METADATA_COLUMN))):
+        error = meta.get(key) if isinstance(meta, dict) else None
         if error:
             failures.append((i, str(error)))
     return failures
