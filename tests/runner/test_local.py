@@ -198,6 +198,48 @@ class HoldsALock(Step):
 def test_a_step_that_cannot_be_sent_to_its_worker_is_one_clear_error(tmp_path: Path) -> None:
     with Pipeline(name="lock", cache_dir=tmp_path) as p:
         GenerateNumbers(count=10, batch_size=10) >> HoldsALock(name="locked")
-    with pytest.raises(StepError, match=r"step 'locked' failed: it cannot be sent to its worker process "
+    with nothing_left_behind(), pytest.raises(StepError, match=r"step 'locked' failed: it cannot be sent to its worker process "
                                         r"\(TypeError: cannot pickle '_thread.lock' object\); create live objects"):
         p.run()
+
+
+# ---- replicas started ahead of their step ------------------------------------------------------
+@LINUX
+def test_the_first_stages_replicas_start_while_the_run_is_prepared(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each replica process starts once, before the driver stores inline rows and writes pipeline.yaml
+    (its imports then use the core the driver leaves idle), and serves its step when it comes."""
+    from synthgen.runner import run, worker_process
+
+    started: list[str] = []
+    real_init, real_prepare = worker_process.WorkerProcess.__init__, run._prepare
+
+    def init(self: Any, label: str, *args: Any, **kwargs: Any) -> None:
+        started.append(label)
+        real_init(self, label, *args, **kwargs)
+
+    def prepare(*args: Any) -> None:
+        started.append("prepared")
+        real_prepare(*args)
+
+    monkeypatch.setattr(worker_process.WorkerProcess, "__init__", init)
+    monkeypatch.setattr(run, "_prepare", prepare)
+    with nothing_left_behind():
+        assert outputs(str(tmp_path)) == EXPECTED
+    assert started == ["synthgen:generate_numbers_0:0", "synthgen:add_column_0:0", "synthgen:add_column_0:1",
+                       "prepared"]
+
+
+@LINUX
+@pytest.mark.parametrize("error", [RuntimeError("disk gone"), KeyboardInterrupt()])
+def test_replicas_started_ahead_end_when_the_run_fails_before_its_steps_start(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:
+    from synthgen.runner import run
+
+    def prepare(*args: Any) -> None:
+        time.sleep(0.5)  # the replicas are up, waiting for their step
+        raise error
+
+    monkeypatch.setattr(run, "_prepare", prepare)
+    with nothing_left_behind(), pytest.raises(type(error)):
+        outputs(str(tmp_path))

@@ -6,11 +6,15 @@ replicas end, the journal records what was done, and the error says how to resum
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+
 from loguru import logger
 
 from synthgen.errors import OfflineBatchGenerationNotFinished, PipelineInterrupted, SynthgenError
+from synthgen.plan import Graph, StepKind
 from synthgen.plugins import fire
 from synthgen.runner.context import RunContext
+from synthgen.runner.journal import Journal
 from synthgen.runner.loop import Scheduler
 from synthgen.runner.progress import Progress
 from synthgen.runner.signals import graceful_sigint
@@ -29,9 +33,7 @@ def execute(ctx: RunContext) -> Scheduler:
         StepError: a step failed (the ``synthgen_on_step_error`` hooks ran).
     """
     progress = Progress(list(ctx.graph.nodes))
-    # Steps an earlier run got through start on their first cache miss (maybe never); the others
-    # start with their stage, all at once.
-    prestart = {n for n in ctx.graph.nodes if n in ctx.forced or not ctx.journal.has_progress(n)}
+    prestart = prestarted(ctx.graph, ctx.forced, ctx.journal)
     scheduler = Scheduler(ctx, progress, prestart=prestart, on_release=ctx.journal.log_output,
                           on_tick=_checkpoint if ctx.options.checkpoint_strategy and ctx.checkpoints else None)
     try:
@@ -44,6 +46,13 @@ def execute(ctx: RunContext) -> Scheduler:
         scheduler.claims.close()
         progress.close()
     return scheduler
+
+
+def prestarted(graph: Graph, forced: AbstractSet[str], journal: Journal) -> set[str]:
+    """The steps that start with their stage, all at once: those an earlier run did not get through.
+    The others start on their first cache miss (maybe never), and generators always start."""
+    return {name for name, node in graph.nodes.items()
+            if name in forced or node.kind == StepKind.GENERATOR or not journal.has_progress(name)}
 
 
 def _run_stages(ctx: RunContext, scheduler: Scheduler) -> None:

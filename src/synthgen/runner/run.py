@@ -18,7 +18,7 @@ from synthgen.logging import setup_logging
 from synthgen.plugins import fire
 from synthgen.runner.checkpoint import CheckpointExport, CheckpointStrategy
 from synthgen.runner.context import PlannedRun, RunContext, RunOptions
-from synthgen.runner.execute import execute, save_journal
+from synthgen.runner.execute import execute, prestarted, save_journal
 from synthgen.runner.executors import make_executor, uses_local_gpus
 from synthgen.runner.failures import (
     Failures,
@@ -30,7 +30,7 @@ from synthgen.runner.failures import (
 )
 from synthgen.runner.gpus import assign_gpus
 from synthgen.runner.journal import Journal, read_record, run_lock, write_leaf_data
-from synthgen.runner.loop import Scheduler
+from synthgen.runner.loop import Executor, Scheduler
 from synthgen.store import Store
 from synthgen.write_errors import cache_writes
 
@@ -66,8 +66,13 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
         journal = Journal(planned.pdir, source_states(planned.graph), planned.fingerprints())
         if _finished(planned, journal):
             return _from_cache(planned, journal)
-        _prepare(pipeline, planned, journal)
-        ctx = _start(planned, journal, log_level)
+        executor = _executor(planned, journal, log_level)
+        try:
+            _prepare(pipeline, planned, journal)
+            ctx = _start(planned, journal, executor)
+        except BaseException:
+            executor.shutdown(force=True)  # replicas started ahead end with the run
+            raise
         scheduler = execute(ctx)
         _write_results(ctx, scheduler)
     distiset = _distiset(ctx.pdir, ctx.store, _leaf_outputs(ctx, scheduler))
@@ -120,8 +125,9 @@ def _prepare(pipeline: Pipeline, planned: PlannedRun, journal: Journal) -> None:
     fire("synthgen_before_pipeline_run", pipeline=pipeline)
 
 
-def _start(planned: PlannedRun, journal: Journal, log_level: str) -> RunContext:
-    """The executor, the run folder and the checkpoints of the run, in its context.
+def _executor(planned: PlannedRun, journal: Journal, log_level: str) -> Executor:
+    """The run's executor, with the replicas of the first stage's steps started ahead where it can
+    (:meth:`~synthgen.runner.local.LocalExecutor.prespawn`): they start up while the run is prepared.
 
     Raises:
         ConfigError: an unknown runner or runner option.
@@ -131,6 +137,17 @@ def _start(planned: PlannedRun, journal: Journal, log_level: str) -> RunContext:
     executor = make_executor(options.runner, planned.store.location, log_level, options.runner_options)
     if not uses_local_gpus(options.runner) and any(node.gpus for node in planned.graph.nodes.values()):
         plan.check_gpus(planned.graph, planned.stages, executor.cluster_gpus())  # type: ignore[attr-defined]
+    prespawn = getattr(executor, "prespawn", None)  # optional: an executor may start replicas only with their step
+    if prespawn is not None and planned.stages:
+        started = prestarted(planned.graph, planned.forced, journal)
+        for name in (n for n in planned.stages[0] if n in started):
+            prespawn(name, planned.graph.nodes[name].step.resources.replicas, planned.gpu_plan.get(name))
+    return executor
+
+
+def _start(planned: PlannedRun, journal: Journal, executor: Executor) -> RunContext:
+    """The run folder and the checkpoints of the run, with its executor, in its context."""
+    options = planned.options
     run_dir = interrupts.new_run_dir(planned.store.run_location(planned.name, planned.folder_key))
     checkpoints = None
     if options.checkpoint_path:

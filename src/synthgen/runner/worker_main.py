@@ -111,7 +111,12 @@ def main(argv: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides how Ctrl+C ends a run
     die_with_parent(parent)
     tasks, outbox = Connection(tasks_fd, writable=False), ResultOutbox(Connection(results_fd, readable=False))
-    init = pickle.loads(tasks.recv_bytes())
+    try:
+        init = pickle.loads(tasks.recv_bytes())
+    except (EOFError, OSError):  # started ahead of its step, and the run ended first: nothing to serve
+        return
+    if init is None:
+        return
     sys.path[:] = init["sys_path"]  # the parent's: whatever it imported by reference imports here too
     sys.argv[:] = init["argv"]
     step = _load_step(init, outbox)

@@ -23,7 +23,7 @@ class WorkerProcess:
     serving thread says it is free.
     """
 
-    def __init__(self, label: str, init: bytes, gpu_ids: list[str] | None = None) -> None:
+    def __init__(self, label: str, init: bytes | None, gpu_ids: list[str] | None = None) -> None:
         tasks_in, tasks_out = Pipe(duplex=False)
         results_in, results_out = Pipe(duplex=False)
         child_fds = (tasks_in.fileno(), results_out.fileno())
@@ -40,7 +40,8 @@ class WorkerProcess:
         self.free = 1
         self._outbox: queue.Queue[bytes | None] = queue.Queue()
         threading.Thread(target=self._write, args=(tasks_out,), name=f"{label}-tasks", daemon=True).start()
-        self.send(init)
+        if init is not None:  # None: started ahead of its step, which a later send() brings
+            self.send(init)
 
     def send(self, data: bytes) -> None:
         """Queue one message for the replica (sent in order)."""
