@@ -22,6 +22,7 @@ import base64
 import json
 import math
 from collections.abc import Iterable
+from itertools import chain, repeat
 from typing import Any
 
 import pyarrow as pa
@@ -51,14 +52,12 @@ def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
     Raises:
         ValueEncodingError: a value that no encoding holds (names the column and the type).
     """
-    names: dict[str, None] = {}
-    for row in rows:
-        names.update(dict.fromkeys(row))
+    names = dict.fromkeys(chain.from_iterable(rows))  # every row's keys in order of first appearance, in C
     if not names:
         return pa.table({EMPTY_COLUMN: pa.nulls(len(rows))})
     fields, arrays = [], []
     for name in names:
-        array, encoded = column_array(name, [row.get(name) for row in rows])
+        array, encoded = column_array(name, list(map(dict.get, rows, repeat(name))))
         fields.append(pa.field(name, array.type, metadata={ENCODING_KEY: TAGGED_JSON} if encoded else None))
         arrays.append(array)
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
