@@ -13,6 +13,7 @@ from multiprocessing.connection import Connection, Pipe, wait
 from pathlib import Path
 
 ENTRY = "synthgen.runner.worker_main"
+DIRECT_MAX = 16_384  # bytes: at most a quarter of a pipe's buffer (64 KiB on Linux), written without a thread
 
 
 class WorkerProcess:
@@ -39,16 +40,35 @@ class WorkerProcess:
         self.eof = False
         self.free = 1
         self._outbox: queue.Queue[bytes | None] = queue.Queue()
+        self._tasks_out = tasks_out
+        self._queued = 0  # messages handed to the writing thread and not yet written
+        self._closing = False
+        self._lock = threading.Lock()
         threading.Thread(target=self._write, args=(tasks_out,), name=f"{label}-tasks", daemon=True).start()
         if init is not None:  # None: started ahead of its step, which a later send() brings
             self.send(init)
 
     def send(self, data: bytes) -> None:
-        """Queue one message for the replica (sent in order)."""
+        """Send one message to the replica (in order). A small one is written here when nothing waits
+        before it: a task is a few hundred bytes and the replica takes one only when a thread of it is
+        free, so the pipe never fills, and the loop saves a hand-off to the writing thread (two GIL
+        switches per batch). A large one (the step itself) goes through the writing thread."""
+        with self._lock:
+            if self._queued == 0 and not self._closing and len(data) <= DIRECT_MAX:
+                try:
+                    self._tasks_out.send_bytes(data)
+                except OSError:  # the replica is gone: the executor's check_alive reports it
+                    pass
+                return
+            self._queued += 1
         self._outbox.put(data)
 
     def close_input(self) -> None:
         """No more messages: the replica reads end-of-file after the queued ones."""
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
         self._outbox.put(None)
 
     def receive(self, timeout: float = 0.0) -> list[bytes]:
@@ -77,6 +97,8 @@ class WorkerProcess:
         try:
             while (data := self._outbox.get()) is not None:
                 conn.send_bytes(data)
+                with self._lock:
+                    self._queued -= 1
         except OSError:  # the replica is gone: the executor's check_alive reports it
             pass
         finally:
