@@ -215,3 +215,38 @@ def test_a_step_module_the_worker_cannot_import_is_one_clear_error(tmp_path: Pat
             p.run()
     finally:
         del sys.modules["ghost_steps"]
+
+
+def test_serving_threads_share_the_task_pipe_each_task_served_once_and_all_stop() -> None:
+    """No reader thread: the serving thread that asks reads the next task; a stop reaches every thread."""
+    import pickle
+    import threading
+    from multiprocessing.connection import Pipe
+
+    from synthgen.runner.worker_main import FREE, ResultOutbox, TaskInbox
+
+    tasks_in, tasks_out = Pipe(duplex=False)
+    results_in, results_out = Pipe(duplex=False)
+    inbox = TaskInbox(tasks_in, ResultOutbox(results_out))
+    served: list[int] = []
+
+    def serve() -> None:
+        while (task := inbox.get()) is not None:
+            served.append(task)
+        inbox.put(None)  # as worker._serve does: the next thread sees the stop too
+
+    threads = [threading.Thread(target=serve) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for task in range(20):
+        tasks_out.send_bytes(pickle.dumps(task))
+    tasks_out.send_bytes(pickle.dumps(None))
+    tasks_out.close()
+    for thread in threads:
+        thread.join(10)
+    assert not any(thread.is_alive() for thread in threads), "every serving thread stopped"
+    assert sorted(served) == list(range(20))
+    frees = 0
+    while results_in.poll():
+        frees += results_in.recv_bytes() == FREE
+    assert frees >= 20 + 3, "each get() told the parent one more thread is free"

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import os
 import pickle
-import queue
 import signal
 import sys
 import threading
 import time
+from collections import deque
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -52,31 +52,30 @@ class ResultOutbox:
 
 
 class TaskInbox:
-    """The tasks of one replica, read from the parent by a thread; ``get`` and ``put`` as a queue's,
-    so :func:`~synthgen.runner.worker.process_main` serves from it as from any queue."""
+    """The tasks of one replica, read from the parent by the serving thread that asks; ``get`` and
+    ``put`` as a queue's, so :func:`~synthgen.runner.worker.process_main` serves from it as from any
+    queue. No reader thread: one would wake and take the GIL for every task, in the middle of the
+    batch being computed."""
 
     def __init__(self, conn: Connection, outbox: ResultOutbox) -> None:
-        self._queue: queue.Queue[Any] = queue.Queue()
+        self._conn = conn
         self._outbox = outbox
-        threading.Thread(target=self._read, args=(conn,), name="synthgen-tasks", daemon=True).start()
+        self._reading = threading.Lock()  # several serving threads: one reads the pipe at a time
+        self._given_back: deque[Any] = deque()
 
     def get(self) -> Any:
         """The next task (``None``: stop), once the parent knows this thread is free."""
         self._outbox.announce_free()
-        return self._queue.get()
+        with self._reading:
+            if self._given_back:
+                return self._given_back.popleft()
+            try:
+                return pickle.loads(self._conn.recv_bytes())
+            except (EOFError, OSError):  # the parent closed its end or is gone: stop as if asked to
+                return None
 
     def put(self, item: Any) -> None:
-        self._queue.put(item)
-
-    def _read(self, conn: Connection) -> None:
-        while True:
-            try:
-                task = pickle.loads(conn.recv_bytes())
-            except (EOFError, OSError):  # the parent closed its end or is gone: stop as if asked to
-                task = None
-            self._queue.put(task)
-            if task is None:
-                return
+        self._given_back.append(item)
 
 
 def die_with_parent(parent: int) -> None:
