@@ -16,6 +16,7 @@ import re
 import threading
 import time
 from pathlib import Path
+from typing import Literal
 
 import psutil
 
@@ -43,7 +44,7 @@ class HolderFile:
         self._usable = True
         self._lock = threading.Lock()
 
-    def link(self, path: str) -> str | bool | None:
+    def link(self, path: str) -> str | Literal[False] | None:
         """Make ``path`` a link to the holder file: the holder's path (the lease's version), ``False``
         when something is at ``path`` already, ``None`` when no link can be made (make a file instead)."""
         for _ in range(2):

@@ -199,8 +199,10 @@ class LocalLeases(Leases):
         """Create our lease at ``path``: its version (the holder file it links to, or :data:`OWN_FILE`),
         ``None`` when a lease is there."""
         linked = self._holder.link(path)
-        if linked is not None:
-            return linked or None
+        if isinstance(linked, str):
+            return linked
+        if linked is False:
+            return None
         return OWN_FILE if self._create(path) else None
 
     def _create(self, path: str) -> bool:
