@@ -11,23 +11,12 @@ import sys
 import tempfile
 
 from _common import peak_rss, timed
+from plain_loop import f1, f2, f3  # the same row functions as scale.py's baseline
 
 from synthgen import GeneratorStep, Pipeline, Step, StepInput, StepOutput
 from synthgen.steps.base import GeneratorStepOutput
 
 BATCH = 10_000
-
-
-def f1(row: dict) -> dict:
-    return {**row, "a": row["n"] + 1}
-
-
-def f2(row: dict) -> dict:
-    return {**row, "b": row["a"] * 2}
-
-
-def f3(row: dict) -> dict:
-    return {**row, "c": str(row["b"])}
 
 
 class Numbers(GeneratorStep):
