@@ -179,13 +179,37 @@ def test_checkpoints_go_to_any_fsspec_folder(tmp_path: Path) -> None:
     fsspec.filesystem("memory").rm(url.removeprefix("memory://"), recursive=True)
 
 
-def test_the_distiset_of_a_run_is_read_from_its_leaf_parquet_not_the_compressed_objects(tmp_path: Path) -> None:
-    # Column objects have zstd buffers, which cannot be memory-mapped (docs/caching.md): the Parquet
-    # files of data/ are what the run returns, the same on the run and on the finished rerun.
+def test_the_distiset_of_a_run_is_memory_mapped_from_its_leaf_arrow_files(tmp_path: Path) -> None:
+    """Column objects have zstd buffers, which cannot be mapped (docs/caching.md): the leaves' rows are
+    also written as uncompressed Arrow, which the run returns mapped, as datasets maps its own files, the
+    same on the run and on the finished rerun; data/ keeps the Parquet files."""
     with Pipeline(name="mapped", cache_dir=tmp_path) as p:
         GenerateNumbers(count=50, batch_size=10) >> AddColumn(name="double", factor=2, input_batch_size=10)
     for distiset in (p.run(), p.run()):  # the run, then the finished run loaded from the cache
         ds = distiset["default"]["train"]
-        assert not any(Path(f["filename"]).is_relative_to(tmp_path / "objects") for f in ds.cache_files)
+        assert type(ds.data).__name__ == "MemoryMappedTable"
+        assert {Path(f["filename"]).parent.name for f in ds.cache_files} == {"double"}
+        assert all(Path(f["filename"]).parent.parent.name == "arrow" for f in ds.cache_files)
         assert sorted(ds["out"]) == [n * 2 for n in range(50)]
     assert create_distiset(next(tmp_path.glob("mapped/*/data")))["default"]["train"]["out"] == ds["out"]
+
+
+def test_a_damaged_arrow_file_is_not_mapped_the_rows_come_from_the_parquet_files(tmp_path: Path) -> None:
+    with Pipeline(name="damaged", cache_dir=tmp_path) as p:
+        GenerateNumbers(count=50, batch_size=10) >> AddColumn(name="double", factor=2, input_batch_size=10)
+    p.run()
+    [arrow] = tmp_path.glob("damaged/*/arrow/double/00001.arrow")
+    data = bytearray(arrow.read_bytes())
+    data[-20] ^= 0xFF  # one flipped byte: the hash recorded when it was written no longer matches
+    arrow.write_bytes(bytes(data))
+    ds = p.run()["default"]["train"]
+    assert not any(Path(f["filename"]) == arrow for f in ds.cache_files)
+    assert sorted(ds["out"]) == [n * 2 for n in range(50)]
+
+
+def test_several_leaves_are_mapped_as_named_subsets(tmp_path: Path) -> None:
+    distiset = two_leaves(tmp_path / "c").run()
+    assert list(distiset) == sorted(distiset)
+    for dataset_dict in distiset.values():
+        assert type(dataset_dict["train"].data).__name__ == "MemoryMappedTable"
+    assert sorted(distiset["double"]["train"]["out"]) == [n * 2 for n in range(50)]

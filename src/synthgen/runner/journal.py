@@ -27,6 +27,7 @@ from synthgen.yaml_io import dump_yaml
 ROWS_PER_FILE = 100_000
 OFFLINE_JOBS = "offline_batch_jobs.json"
 LEAF_DATA = "leaf_data"  # per leaf, the hash of each of its data/ files
+MAPPED = "arrow"  # per leaf, its rows as uncompressed Arrow files: what the returned Distiset maps
 
 
 @contextmanager
@@ -199,19 +200,51 @@ def write_record(pdir: Path, name: str, value: dict[str, Any]) -> None:
 
 
 def write_leaf_data(store: Store, data_dir: Path, leaf: str, outputs: list[tuple[str, int]]) -> None:
-    """Write a leaf step's outputs, in order, as ``data/<leaf>/00001.parquet, ...``, and record each
-    file's hash (``leaf_data/<leaf>.json`` beside ``data/``) so a damaged file is found and rebuilt."""
-    folder = inside(data_dir, leaf)
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.parquet"):
-        old.unlink()
+    """Write a leaf step's outputs, in order, as ``data/<leaf>/00001.parquet, ...`` and the same rows as
+    uncompressed Arrow (``arrow/<leaf>/00001.arrow, ...``, which the returned Distiset memory-maps as
+    ``datasets`` maps its own files), and record each file's hash (``leaf_data/<leaf>.json`` beside
+    ``data/``) so a damaged file is found and rebuilt."""
+    folder, mapped_folder = inside(data_dir, leaf), inside(data_dir.parent, MAPPED, leaf)
+    for path, pattern in ((folder, "*.parquet"), (mapped_folder, "*.arrow")):
+        path.mkdir(parents=True, exist_ok=True)
+        for old in path.glob(pattern):
+            old.unlink()
     hashes: dict[str, str] = {}
+    mapped: dict[str, str] = {}
     for number, chunk in enumerate(_chunks(outputs), start=1):
-        table = concat_tables([store.get_table(digest) for digest, _ in chunk])
+        table = concat_tables([store.get_table(digest) for digest, _ in chunk]).combine_chunks()
         hashes[f"{number:05d}.parquet"] = write_parquet_atomic(table, folder / f"{number:05d}.parquet")
+        mapped[f"{number:05d}.arrow"] = _write_hashed(arrow_bytes(table), mapped_folder / f"{number:05d}.arrow")
     if not hashes:
         hashes["00001.parquet"] = write_parquet_atomic(pa.table({}), folder / "00001.parquet")
-    write_record(data_dir.parent, f"{LEAF_DATA}/{leaf}.json", {"files": hashes})
+    write_record(data_dir.parent, f"{LEAF_DATA}/{leaf}.json", {"files": hashes, "mapped": mapped})
+
+
+def mapped_leaf_files(pdir: Path, leaves: list[str]) -> dict[str, list[Path]] | None:
+    """Per leaf, its Arrow files (:func:`write_leaf_data`), each checked against the hash recorded when
+    it was written; ``None`` when a leaf has none (no rows, or a cache written before them) or one is
+    missing or damaged: the Distiset is then read from the Parquet files."""
+    found: dict[str, list[Path]] = {}
+    for leaf in leaves:
+        files: dict[str, str] = read_record(pdir, f"{LEAF_DATA}/{leaf}.json").get("mapped", {})
+        paths = [inside(pdir, MAPPED, leaf, name) for name in sorted(files)]
+        if not paths or any(_file_hash(path) != files[path.name] for path in paths):
+            return None
+        found[leaf] = paths
+    return found
+
+
+def arrow_bytes(table: pa.Table) -> bytes:
+    """``table`` as an uncompressed Arrow IPC stream, the format ``datasets`` memory-maps."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _write_hashed(data: bytes, path: Path) -> str:
+    write_atomic(path, data)
+    return hashlib.blake2b(data, digest_size=20).hexdigest()
 
 
 def leaf_data_intact(pdir: Path) -> bool:
@@ -259,6 +292,4 @@ def _chunks(outputs: list[tuple[str, int]]) -> Iterator[list[tuple[str, int]]]:
 
 def write_parquet_atomic(table: pa.Table, path: Path) -> str:
     """Write ``table`` as Parquet at ``path`` (whole or not at all); return the file's hash."""
-    data = parquet_bytes(table)
-    write_atomic(path, data)
-    return hashlib.blake2b(data, digest_size=20).hexdigest()
+    return _write_hashed(parquet_bytes(table), path)

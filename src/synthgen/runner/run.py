@@ -29,7 +29,7 @@ from synthgen.runner.failures import (
     summary_lines,
 )
 from synthgen.runner.gpus import assign_gpus
-from synthgen.runner.journal import Journal, read_record, run_lock, write_leaf_data
+from synthgen.runner.journal import Journal, mapped_leaf_files, read_record, run_lock, write_leaf_data
 from synthgen.runner.loop import Executor, Scheduler
 from synthgen.store import Store
 from synthgen.write_errors import cache_writes
@@ -241,16 +241,18 @@ def warn_fresh_llm_steps(graph: plan.Graph, forced: AbstractSet[str]) -> None:
 
 
 def _distiset(pdir: Path, store: Store, outputs: dict[str, list[Any]]) -> Distiset:
-    """The run's Distiset, memory-mapped from the leaves' cache objects when they are local and intact,
-    else read from the Parquet files of ``data/``."""
+    """The run's Distiset, memory-mapped from the leaves' Arrow files (or, in a cache written before
+    them, from the leaves' cache objects when those are uncompressed), else read from the Parquet files
+    of ``data/``."""
     from synthgen.distiset import create_distiset, mapped_distiset
 
-    files = {leaf: [store.verified_object_file(str(d)) for d, rows in objs if rows] for leaf, objs in outputs.items()}
-    if all(path is not None for paths in files.values() for path in paths):
-        mapped = mapped_distiset({leaf: [p for p in paths if p] for leaf, paths in files.items()}, pdir / "pipeline.yaml")
-        if mapped is not None:
-            return mapped
-    return create_distiset(pdir / "data", pdir / "pipeline.yaml")
+    mapped = mapped_leaf_files(pdir, sorted(outputs))
+    if mapped is None:
+        files = {leaf: [store.verified_object_file(str(d)) for d, rows in objs if rows] for leaf, objs in outputs.items()}
+        if all(path is not None for paths in files.values() for path in paths):
+            mapped = {leaf: [p for p in paths if p] for leaf, paths in files.items()}
+    distiset = mapped_distiset(mapped, pdir / "pipeline.yaml") if mapped is not None else None
+    return distiset if distiset is not None else create_distiset(pdir / "data", pdir / "pipeline.yaml")
 
 
 def _log_summary(scheduler: Scheduler) -> None:
