@@ -70,7 +70,10 @@ def test_a_run_on_s3_gives_the_local_rows_with_objects_in_the_bucket_and_journal
     assert any("/objects/" in k for k in keys) and any("/batches/" in k for k in keys)
     pdirs = list((tmp_path / "driver-a" / "s3").rglob("pipeline.yaml"))
     assert len(pdirs) == 1 and (pdirs[0].parent / "data").is_dir()
-    assert not list((tmp_path / "driver-a").rglob("*.arrow"))  # no object is kept on the driver
+    mapped = pdirs[0].parent / "arrow"  # the leaves' rows the returned Distiset maps, beside data/
+    assert list(mapped.rglob("*.arrow"))
+    kept = [p for p in (tmp_path / "driver-a").rglob("*.arrow") if not p.is_relative_to(mapped)]
+    assert not kept  # no cache object is kept on the driver
     assert not any(k.endswith("lease.json") for k in s3.keys(prefix_of(bucket_cache)))  # released at the end
 
 
