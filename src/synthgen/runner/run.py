@@ -65,8 +65,9 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
         journal = Journal(planned.pdir, source_states(planned.graph), planned.fingerprints())
         if _finished(planned, journal):
             return _from_cache(planned, journal)
-        executor = _executor(planned, journal, log_level)
+        executor = _executor(planned, log_level)
         try:
+            _prespawn(executor, planned, journal)  # inside: a Ctrl+C while they start ends them too
             _prepare(pipeline, planned, journal)
             ctx = _start(planned, journal, executor)
         except BaseException:
@@ -124,9 +125,8 @@ def _prepare(pipeline: Pipeline, planned: PlannedRun, journal: Journal) -> None:
     fire("synthgen_before_pipeline_run", pipeline=pipeline)
 
 
-def _executor(planned: PlannedRun, journal: Journal, log_level: str) -> Executor:
-    """The run's executor, with the replicas of the first stage's steps started ahead where it can
-    (:meth:`~synthgen.runner.local.LocalExecutor.prespawn`): they start up while the run is prepared.
+def _executor(planned: PlannedRun, log_level: str) -> Executor:
+    """The run's executor (no replica started yet).
 
     Raises:
         ConfigError: an unknown runner or runner option.
@@ -136,12 +136,18 @@ def _executor(planned: PlannedRun, journal: Journal, log_level: str) -> Executor
     executor = make_executor(options.runner, planned.store.location, log_level, options.runner_options)
     if not uses_local_gpus(options.runner) and any(node.gpus for node in planned.graph.nodes.values()):
         plan.check_gpus(planned.graph, planned.stages, executor.cluster_gpus())  # type: ignore[attr-defined]
-    prespawn = getattr(executor, "prespawn", None)  # optional: an executor may start replicas only with their step
-    if prespawn is not None and planned.stages:
-        started = prestarted(planned.graph, planned.forced, journal)
-        for name in (n for n in planned.stages[0] if n in started):
-            prespawn(name, planned.graph.nodes[name].step.resources.replicas, planned.gpu_plan.get(name))
     return executor
+
+
+def _prespawn(executor: Executor, planned: PlannedRun, journal: Journal) -> None:
+    """Start the replicas of the first stage's steps ahead, where the executor can
+    (:meth:`~synthgen.runner.local.LocalExecutor.prespawn`): they start up while the run is prepared."""
+    prespawn = getattr(executor, "prespawn", None)  # optional: an executor may start replicas only with their step
+    if prespawn is None or not planned.stages:
+        return
+    started = prestarted(planned.graph, planned.forced, journal)
+    for name in (n for n in planned.stages[0] if n in started):
+        prespawn(name, planned.graph.nodes[name].step.resources.replicas, planned.gpu_plan.get(name))
 
 
 def _start(planned: PlannedRun, journal: Journal, executor: Executor) -> RunContext:
