@@ -98,11 +98,11 @@ class HolderFile:
         try:
             os.write(fd, self.content)
         except OSError:
-            _unlink(path)  # an empty holder names nobody (a full disk): make lease files instead
+            remove_file(path)  # an empty holder names nobody (a full disk): make lease files instead
             return None
         finally:
             os.close(fd)
-        atexit.register(_unlink, path)
+        atexit.register(remove_file, path)
         return path
 
 
@@ -128,9 +128,9 @@ def sweep(folder: Path, host: str) -> None:
         pid = int(parts[1]) if len(parts) == 4 and parts[1].isdigit() else None
         path = f"{folder}/{name}"
         if parts[0] == host and pid is not None and not psutil.pid_exists(pid):
-            _unlink(path)
+            remove_file(path)
         elif _age(path) > SWEEP_AFTER:
-            _unlink(path)
+            remove_file(path)
 
 
 def _age(path: str) -> float:
@@ -148,7 +148,8 @@ def _make_folder(folder: str) -> bool:
     return True
 
 
-def _unlink(path: str) -> None:
+def remove_file(path: str) -> None:
+    """Unlink ``path``; one already gone is fine (leases and holder files are removed by whoever ends first)."""
     try:
         os.unlink(path)
     except FileNotFoundError:

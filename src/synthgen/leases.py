@@ -39,7 +39,7 @@ import psutil
 from loguru import logger
 
 from synthgen.blobs import RemoteBlobs, blobs_at
-from synthgen.lease_holders import HolderFile, touch
+from synthgen.lease_holders import HolderFile, remove_file, touch
 
 HEARTBEAT = 10.0
 STALE_AFTER = 60.0
@@ -177,7 +177,7 @@ class LocalLeases(Leases):
         return self._place(path) or self._take_over(path)
 
     def _drop(self, key: str, version: str) -> None:
-        _unlink(self._path(key))
+        remove_file(self._path(key))
 
     def _refresh(self, key: str, version: str) -> str | None:
         try:
@@ -224,7 +224,7 @@ class LocalLeases(Leases):
         try:
             os.write(fd, self._me)
         except OSError:
-            _unlink(path)
+            remove_file(path)
         finally:
             os.close(fd)
         return True
@@ -246,7 +246,7 @@ class LocalLeases(Leases):
             # Only a guard that is there and whose taker died is removed: a guard missing by now was let go,
             # and "removing" it would delete the one a third run has just made (two takers in at once).
             if self._stale(guard, after=TAKEOVER_STALE_AFTER, missing=False):
-                _unlink(guard)
+                remove_file(guard)
             return None
         try:
             placed = self._place(path)
@@ -254,10 +254,10 @@ class LocalLeases(Leases):
                 return placed
             if not self._stale(path):
                 return None
-            _unlink(path)  # there (the create failed) and stale: nobody but a guard holder replaces it
+            remove_file(path)  # there (the create failed) and stale: nobody but a guard holder replaces it
             return self._place(path)
         finally:
-            _unlink(guard)
+            remove_file(guard)
 
     @staticmethod
     def _stale(path: str, after: float | None = None, missing: bool = True) -> bool:
@@ -330,13 +330,6 @@ def _stale_stamp(data: bytes) -> bool:
     except (ValueError, TypeError, KeyError):
         return True  # a damaged lease protects nothing
     return holder_gone(holder, age)
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 _LEASES: dict[tuple[int, str, str], Leases | None] = {}
