@@ -36,10 +36,11 @@ def failed_rows(step: Any, rows: list[dict[str, Any]]) -> list[RowFailure]:
     ``None`` and the error names the step and the column.
     """
     name = str(step.name)
-    required = {c for c, needed in normalize_columns(step.outputs).items() if needed}
+    required = [c for c, needed in normalize_columns(step.outputs).items() if needed]  # in declared order
     # Set and C-level lookups, not a Python loop over columns per row: this runs on every batch.
-    for row in [row for row in rows if not row.keys() >= required] if required else []:
-        _record_missing(name, row, [c for c in normalize_columns(step.outputs) if c in required and c not in row])
+    needed = set(required)
+    for row in [row for row in rows if not row.keys() >= needed] if needed else []:
+        _record_missing(name, row, [c for c in required if c not in row])
     key = f"error_{name}"
     failures: list[RowFailure] = []
     for i, meta in enumerate(map(dict.get, rows, repeat(METADATA_COLUMN))):
