@@ -93,6 +93,30 @@ def test_answers_are_cached_as_they_arrive(engine_for, active_store) -> None:
     assert backend.sent == 5 and engine.cache_hits == 5
 
 
+def test_an_answer_keeps_its_slot_until_it_is_stored(engine_for, active_store, monkeypatch) -> None:
+    # A killed run loses the answers it paid for and had not yet stored: with a slow disk, there are
+    # still never more than max_concurrency requests sent and not yet stored.
+    stored: list[str] = []
+
+    def slow_store(store, request, result) -> None:  # type: ignore[no-untyped-def]
+        time.sleep(0.03)
+        stored.append(request.key)
+
+    monkeypatch.setattr("synthgen.llms.engine.store_result", slow_store)
+    backend, unstored = Backend(latency=0.01), []
+    send = backend.send
+
+    async def counting_send(request):  # type: ignore[no-untyped-def]
+        unstored.append(backend.sent - len(stored))  # sent before this one and not yet stored
+        return await send(request)
+
+    backend.send = counting_send  # type: ignore[method-assign]
+    engine = engine_for(backend, max_concurrency=3)
+    assert all(r.text for r in engine.run(requests(12), active_store))
+    assert len(stored) == 12
+    assert max(unstored) == 2, "this request and the others sent but not stored fill the window"
+
+
 def test_failures_are_not_cached(engine_for, active_store) -> None:
     backend = Backend(failures=[Flaky("auth")])
     engine = engine_for(backend)

@@ -165,7 +165,7 @@ class RequestEngine:
         that run's answer in the cache (it is paid once)."""
         leases = request_leases(store)
         if leases is None:
-            return await self._send_and_store(request, store)
+            return await self._send_with_retries(request, store)
         # Local leases are files (an exclusive create, an unlink: microseconds, per request): no thread hop
         # for them. On object storage each is a request: off the loop.
         remote = store is not None and bool(store.remote)
@@ -175,19 +175,18 @@ class RequestEngine:
                 return answer
         try:
             answer = await self._lookup(request, store)  # it may have landed just before we took the lease
-            return answer if answer is not None else await self._send_and_store(request, store)
+            return answer if answer is not None else await self._send_with_retries(request, store)
         finally:
             await asyncio.to_thread(leases.release, request.key) if remote else leases.release(request.key)
 
-    async def _send_and_store(self, request: Request, store: Store | None) -> Result:
-        result = await self._send_with_retries(request)
-        # The answer is fsynced before it counts as received, on a thread: the loop keeps every other
-        # request moving meanwhile.
+    @staticmethod
+    async def _keep(store: Store | None, request: Request, result: Result) -> None:
+        """Store an answer; it is fsynced before it counts as received, on a thread: the loop keeps
+        every other request moving meanwhile."""
         try:
             await asyncio.to_thread(store_result, store, request, result)
         except OSError as exc:  # disk full: the answer was paid for, keep it where the next run finds it
             await asyncio.to_thread(rescue_answer, request.key, result.record(), exc)
-        return result
 
     async def _answer_of_other_run(self, request: Request, store: Store | None, leases: Leases) -> Result | None:
         """Wait while another run sends ``request``: its answer, or ``None`` once its lease is gone
@@ -219,8 +218,8 @@ class RequestEngine:
         """Tokens (input+output) this engine was answered with."""
         return self.spend.own
 
-    async def _send_with_retries(self, request: Request) -> Result:
-        """Send until answered, out of retries, or stopped.
+    async def _send_with_retries(self, request: Request, store: Store | None = None) -> Result:
+        """Send until answered (and the answer stored in ``store``), out of retries, or stopped.
 
         429s do not use up retries (they lower the concurrency until the server stops refusing); the
         breaker and a stopping run end the wait instead.
@@ -244,6 +243,10 @@ class RequestEngine:
                     if self._tpm is not None:  # the rate limit counts real tokens, not the estimate
                         self._tpm.settle(reserved, result.input_tokens + result.output_tokens)
                     self._on_success(result)
+                    # Stored before the slot is given back: an answer not yet on disk is still in flight,
+                    # or a kill could lose more than max_concurrency paid answers (the next request would
+                    # start while this one is written; CI saw 309 answers where 308 was the bound).
+                    await self._keep(store, request, result)
                     return result
             if failure.rate_limited:
                 self.rate_limited += 1
