@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 
 from synthgen.store import Reuse, Store, table_to_bytes
 
@@ -63,3 +64,14 @@ def test_an_object_stored_whole_by_an_earlier_synthgen_is_read(tmp_path: Path) -
     assert store.get_rows(digest) == [{"n": 1}, {"n": 2}]
     assert store.get_stored(digest).pieces is None and store.manifest(digest) is None
     assert store.verified_object_file(digest) is not None  # still memory-mapped into a Distiset
+
+
+def test_a_record_written_unsynced_is_read_at_once_and_synced_later(tmp_path: Path) -> None:
+    # An LLM answer is handed to the OS inside its concurrency slot and fsynced after it: readable (by
+    # this run and any other) before the fsync, and the fsync names a record that is gone.
+    store = Store(tmp_path)
+    store.put_record("requests", "k" * 64, {"text": "answer"}, sync=False)
+    assert store.get_record("requests", "k" * 64) == {"text": "answer"}
+    store.sync_record("requests", "k" * 64)
+    with pytest.raises(FileNotFoundError):
+        store.sync_record("requests", "m" * 64)

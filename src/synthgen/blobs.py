@@ -68,6 +68,7 @@ class Blobs(Protocol):
 
     def write(self, name: str, data: bytes, sync: bool = True) -> None: ...
     def write_many(self, blobs: dict[str, bytes]) -> None: ...
+    def sync(self, name: str) -> None: ...  # make a blob written with sync=False durable
     def read(self, name: str) -> bytes: ...  # FileNotFoundError when absent
     def size(self, name: str) -> int | None: ...
     def exists(self, name: str) -> bool: ...
@@ -117,6 +118,14 @@ class LocalBlobs:
             write_atomic(self._path(name), data, sync=False)
         if blobs:
             os.sync()
+
+    def sync(self, name: str) -> None:
+        # fsync after the rename: on ext4 the fsync also commits the journal transaction holding it.
+        fd = os.open(self._path(name), _READ_FLAGS)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def read(self, name: str) -> bytes:
         path = self._path(name)
@@ -185,6 +194,9 @@ class RemoteBlobs:
     def write_many(self, blobs: dict[str, bytes]) -> None:
         if blobs:  # concurrently, in one call
             self._fs.pipe({self._path(n): d for n, d in blobs.items()})
+
+    def sync(self, name: str) -> None:
+        pass  # an object is durable once its write returned
 
     def read(self, name: str) -> bytes:
         return bytes(self._fs.cat_file(self._path(name), **self._read_kwargs))

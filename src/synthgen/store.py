@@ -321,6 +321,10 @@ class Store:
         cut may cost (the work is redone), never for paid LLM answers."""
         self.shared.write(self._record_name(kind, key), seal(value, f"{kind}/{key}"), sync=sync)
 
+    def sync_record(self, kind: str, key: str) -> None:
+        """Make a record written with ``sync=False`` durable (a no-op on object storage)."""
+        self.shared.sync(self._record_name(kind, key))
+
     def put_records(self, kind: str, values: dict[str, dict[str, Any]]) -> None:
         """Write many records durably at once (50,000 answers of an offline batch job)."""
         self.shared.write_many({self._record_name(kind, key): seal(value, f"{kind}/{key}")

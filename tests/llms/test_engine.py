@@ -9,7 +9,7 @@ import pytest
 
 from synthgen.errors import BudgetExceeded, LLMError
 from synthgen.llms.engine import EngineSettings, RequestEngine
-from synthgen.llms.requests import make_request
+from synthgen.llms.requests import make_request, store_result, sync_result
 from tests.llms.engine_doubles import Backend, Flaky, classify, requests
 
 
@@ -93,28 +93,40 @@ def test_answers_are_cached_as_they_arrive(engine_for, active_store) -> None:
     assert backend.sent == 5 and engine.cache_hits == 5
 
 
-def test_an_answer_keeps_its_slot_until_it_is_stored(engine_for, active_store, monkeypatch) -> None:
-    # A killed run loses the answers it paid for and had not yet stored: with a slow disk, there are
-    # still never more than max_concurrency requests sent and not yet stored.
-    stored: list[str] = []
+def test_an_answer_keeps_its_slot_until_it_is_written_and_is_fsynced_after(engine_for, active_store,
+                                                                           monkeypatch) -> None:
+    # A killed run loses the answers it paid for and had not yet handed to the OS: with a slow disk,
+    # there are never more than max_concurrency requests sent and not yet written. The fsync (what a
+    # power cut needs) comes after the slot, and before the request counts as done.
+    written: list[str] = []
+    synced: list[str] = []
 
-    def slow_store(store, request, result) -> None:  # type: ignore[no-untyped-def]
+    def slow_write(store, request, result, sync=True) -> None:  # type: ignore[no-untyped-def]
         time.sleep(0.03)
-        stored.append(request.key)
+        store_result(store, request, result, sync)
+        written.append(request.key)
 
-    monkeypatch.setattr("synthgen.llms.engine.store_result", slow_store)
-    backend, unstored = Backend(latency=0.01), []
+    def slow_sync(store, request, result) -> None:  # type: ignore[no-untyped-def]
+        time.sleep(0.03)
+        sync_result(store, request, result)
+        synced.append(request.key)
+
+    monkeypatch.setattr("synthgen.llms.engine.store_result", slow_write)
+    monkeypatch.setattr("synthgen.llms.engine.sync_result", slow_sync)
+    backend, unwritten, unsynced = Backend(latency=0.01), [], []
     send = backend.send
 
     async def counting_send(request):  # type: ignore[no-untyped-def]
-        unstored.append(backend.sent - len(stored))  # sent before this one and not yet stored
+        unwritten.append(backend.sent - len(written))  # sent before this one and not yet written
+        unsynced.append(len(written) - len(synced))
         return await send(request)
 
     backend.send = counting_send  # type: ignore[method-assign]
     engine = engine_for(backend, max_concurrency=3)
     assert all(r.text for r in engine.run(requests(12), active_store))
-    assert len(stored) == 12
-    assert max(unstored) == 2, "this request and the others sent but not stored fill the window"
+    assert sorted(written) == sorted(synced) and len(synced) == 12, "every answer fsynced before run() returns"
+    assert max(unwritten) == 2, "this request and the others sent but not written fill the window"
+    assert max(unsynced) > 0, "a slot is given back before the fsync"
 
 
 def test_failures_are_not_cached(engine_for, active_store) -> None:

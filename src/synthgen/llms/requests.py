@@ -94,12 +94,28 @@ def cached_result(store: Store | None, request: Request) -> Result | None:
                   cached=True, raw=record.get("raw"))
 
 
-def store_result(store: Store | None, request: Request, result: Result) -> None:
-    """Record a successful answer as soon as it arrives; failures are not cached (they are retried)."""
-    if store is not None and result.text is not None and not result.cached:
-        store.put_record(REQUESTS_KIND, request.key, result.record())
+def keeps(result: Result) -> bool:
+    """Whether ``result`` is recorded: a new answer (failures are retried, not cached)."""
+    return result.text is not None and not result.cached
+
+
+def store_result(store: Store | None, request: Request, result: Result, sync: bool = True) -> None:
+    """Record a successful answer as soon as it arrives. ``sync=False`` hands it to the operating system
+    only (a killed process loses nothing; a power cut may): :func:`sync_result` makes it durable."""
+    if store is not None and keeps(result):
+        store.put_record(REQUESTS_KIND, request.key, result.record(), sync=sync)
         if store.fresh_requests:
             store.refreshed.add(request.key)
+
+
+def sync_result(store: Store | None, request: Request, result: Result) -> None:
+    """Make an answer recorded with ``sync=False`` durable (fsync).
+
+    Raises:
+        FileNotFoundError: it is not there (its write failed, or the cache was cleared since).
+    """
+    if store is not None and keeps(result):
+        store.sync_record(REQUESTS_KIND, request.key)
 
 
 def store_results(store: Store, results: dict[str, Result]) -> None:
