@@ -42,12 +42,10 @@ def failed_rows(step: Any, rows: list[dict[str, Any]]) -> list[RowFailure]:
     for row in [row for row in rows if not row.keys() >= needed] if needed else []:
         _record_missing(name, row, [c for c in required if c not in row])
     key = f"error_{name}"
-    failures: list[RowFailure] = []
-    for i, meta in enumerate(map(dict.get, rows, repeat(METADATA_COLUMN))):
-        error = meta.get(key) if isinstance(meta, dict) else None
-        if error:
-            failures.append((i, str(error)))
-    return failures
+    metas = list(map(dict.get, rows, repeat(METADATA_COLUMN)))
+    if not any(metas):  # in C: most batches have no row with metadata, let alone an error
+        return []
+    return [(i, str(meta[key])) for i, meta in enumerate(metas) if isinstance(meta, dict) and meta.get(key)]
 
 
 def _record_missing(step_name: str, row: dict[str, Any], missing: list[str]) -> None:

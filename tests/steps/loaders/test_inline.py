@@ -3,6 +3,8 @@ pipeline.yaml and in the copies of the step that workers get (issue 19)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import pickle
 from pathlib import Path
 
@@ -107,3 +109,14 @@ def test_the_step_holds_the_callers_rows_without_a_copy_and_refuses_other_shapes
     assert load.data is ROWS  # a copy would double the memory of a large dataset
     with pytest.raises(ValueError, match="list of dicts"):
         LoadDataFromDicts(data=[1, 2])
+
+
+def test_the_hash_of_rows_is_the_canonical_json_it_always_was_and_a_row_holding_itself_is_named() -> None:
+    # Fingerprints of existing caches depend on it: the same bytes as json.dumps(sort_keys) hashed.
+    rows = [{"b": [1.5, None, "é", float("nan")], "a": {"z": 1, "y": b"\x00"}}]
+    canonical = json.dumps(rows, sort_keys=True, separators=(",", ":"), default=repr, ensure_ascii=False)
+    assert content_hash(rows) == hashlib.sha256(canonical.encode()).hexdigest()
+    looped: dict = {"n": 1}
+    looped["self"] = looped
+    with pytest.raises(ConfigError, match="contain themselves"):
+        LoadDataFromDicts(data=[looped]).dump()

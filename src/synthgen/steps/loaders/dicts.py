@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from itertools import chain, repeat
 from typing import Any
 
 from pydantic import Field, PrivateAttr, SkipValidation, field_validator
@@ -46,7 +47,7 @@ class LoadDataFromDicts(GeneratorStep):
     def _reference_or_rows(cls, value: Any) -> Any:
         if isinstance(value, dict):
             return inline.check_reference(value)
-        if not isinstance(value, list) or not all(isinstance(row, dict) for row in value):
+        if not isinstance(value, list) or not all(map(isinstance, value, repeat(dict))):  # in C: 1M rows
             raise ValueError("data must be a list of dicts, one per row")
         return value
 
@@ -59,7 +60,7 @@ class LoadDataFromDicts(GeneratorStep):
     def outputs(self) -> list[str]:
         if self._columns is None:
             self._columns = (list(self.data["columns"]) if isinstance(self.data, dict)
-                             else list(dict.fromkeys(key for row in self.rows_given() for key in row)))
+                             else list(dict.fromkeys(chain.from_iterable(self.rows_given()))))
         return list(self._columns)
 
     def rows_given(self) -> list[Row]:

@@ -46,9 +46,21 @@ def check_reference(value: dict[str, Any]) -> dict[str, Any]:
 
 
 def content_hash(rows: list[Row]) -> str:
-    """SHA-256 of the rows as canonical JSON (what the fingerprint of inline rows always hashed)."""
-    text = json.dumps(rows, sort_keys=True, separators=(",", ":"), default=repr, ensure_ascii=False)
+    """SHA-256 of the rows as canonical JSON (what the fingerprint of inline rows always hashed).
+
+    Raises:
+        ConfigError: a row contains itself, or nests deeper than Python's recursion limit.
+    """
+    try:  # no check for cycles (a quarter of the time, on every run): a cycle ends in RecursionError
+        text = _CANONICAL.encode(rows)
+    except RecursionError:
+        raise ConfigError("the rows given as data nest too deep or contain themselves (a value that holds the "
+                          "list or dict it is in): give rows of plain values, lists and dicts") from None
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=repr, ensure_ascii=False,
+                              check_circular=False)
 
 
 def store_rows(store: Store, key: str, rows: list[Row]) -> str:
