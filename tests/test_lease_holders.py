@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from synthgen import lease_holders, leases
@@ -33,7 +34,7 @@ def test_a_lease_is_a_link_to_the_holder_file_that_names_this_process(tmp_path: 
     assert all(mine.acquire(key) for key in KEYS)
     [holder] = _holders(tmp_path)
     assert {os.stat(_lease(tmp_path, key)).st_ino for key in KEYS} == {holder.stat().st_ino}
-    assert json.loads(_lease(tmp_path, KEYS[0]).read_text()) == {"host": leases.HOST, "pid": os.getpid()}
+    assert json.loads(_lease(tmp_path, KEYS[0]).read_text()) == lease_holders.this_process(leases.HOST)
     assert not LocalLeases(tmp_path, "requests").acquire(KEYS[0]), "another run sees it held"
     mine.release(KEYS[0])
     assert not _lease(tmp_path, KEYS[0]).exists() and holder.exists(), "a release removes the link only"
@@ -104,3 +105,43 @@ def test_where_links_cannot_be_made_a_lease_is_a_file_of_its_own(tmp_path: Path,
     assert not LocalLeases._stale(str(path)), "refreshed one by one"
     mine.release(KEYS[0])
     assert not path.exists()
+
+
+def _dead_pid() -> int:
+    return int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True).stdout)
+
+
+def test_a_holder_is_looked_up_by_pid_start_time_and_pid_namespace() -> None:
+    """A reused pid does not keep a dead run's lease alive, a killed process not yet reaped holds
+    nothing, and a container that shares this host's name (host networking) has pids that are not ours
+    to look up: its leases are judged by their age only."""
+    me = lease_holders.this_process(leases.HOST)
+    assert me["pid"] == os.getpid() and me["pidns"] == lease_holders.PID_NAMESPACE
+    assert not lease_holders.process_gone(me, leases.HOST)
+    assert lease_holders.process_gone({**me, "started": me["started"] - 100}, leases.HOST), "its pid taken since"
+    gone = {**me, "pid": _dead_pid()}
+    assert lease_holders.process_gone(gone, leases.HOST)
+    assert lease_holders.process_gone({"host": leases.HOST, "pid": gone["pid"]}, leases.HOST), "an older synthgen's"
+    assert not lease_holders.process_gone({**gone, "pidns": "pid:[1]"}, leases.HOST), "another PID namespace"
+    assert not lease_holders.process_gone({**gone, "host": "gpu-node-7"}, leases.HOST), "another host"
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 30
+    while psutil.Process(zombie.pid).status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        assert lease_holders.process_gone({"host": leases.HOST, "pid": zombie.pid}, leases.HOST), "killed, not reaped"
+    finally:
+        zombie.wait()
+
+
+def test_a_lease_from_another_pid_namespace_is_taken_over_only_when_stale(tmp_path: Path) -> None:
+    path = _lease(tmp_path, KEYS[0])
+    path.parent.mkdir(parents=True)
+    holder = {**lease_holders.this_process(leases.HOST), "pid": _dead_pid(), "pidns": "pid:[1]"}
+    path.write_text(json.dumps(holder))
+    mine = LocalLeases(tmp_path, "requests")
+    assert not mine.acquire(KEYS[0]) and mine.held_elsewhere(KEYS[0]), "its pid means nothing here: fresh, so held"
+    old = time.time() - leases.STALE_AFTER - 5
+    os.utime(path, (old, old))
+    assert mine.acquire(KEYS[0]), "not refreshed for STALE_AFTER: taken over"

@@ -11,15 +11,26 @@ from __future__ import annotations
 import atexit
 import errno
 import itertools
+import json
 import os
 import re
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import psutil
 
+
+def _pid_namespace() -> str | None:
+    try:
+        return os.readlink("/proc/self/ns/pid")  # 'pid:[4026531836]'; one per container (Linux)
+    except OSError:
+        return None
+
+
+PID_NAMESPACE = _pid_namespace()
 TOUCH_EVERY = 1.0  # seconds: a lease linked now must look as fresh as one written now
 SWEEP_AFTER = 86_400.0  # a holder file of another host untouched this long is gone with its process
 # Where these come, the file system has no hard links: leases are files of their own.
@@ -37,7 +48,7 @@ class HolderFile:
     """
 
     def __init__(self, folder: Path, host: str, content: bytes) -> None:
-        self.folder, self.content = folder, content
+        self.folder, self.host, self.content = folder, host, content
         self._prefix = f"{re.sub(r'[^A-Za-z0-9_-]', '_', host)}.{os.getpid()}."
         self._path: str | None = None
         self._touched = 0.0
@@ -89,7 +100,7 @@ class HolderFile:
     def _create(self) -> str | None:
         if not _make_folder(str(self.folder)):
             return None
-        sweep(self.folder, self._prefix.split(".", 1)[0])
+        sweep(self.folder, self._prefix.split(".", 1)[0], self.host)
         path = f"{self.folder}/{self._prefix}{next(_IDS)}.holder"
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -106,6 +117,37 @@ class HolderFile:
         return path
 
 
+def this_process(host: str) -> dict[str, Any]:
+    """What a lease says of its holder: host, pid, PID namespace and start time (see :func:`process_gone`)."""
+    me = psutil.Process()
+    return {"host": host, "pid": me.pid, "pidns": PID_NAMESPACE, "started": round(me.create_time(), 2)}
+
+
+def process_gone(holder: Mapping[str, Any], host: str) -> bool:
+    """Whether the process a lease names is known to be dead, so its lease can be taken over at once.
+
+    Only a holder on this host, in this PID namespace, can be looked up: its pid is free, a zombie, or
+    taken by a process started later (a reused pid). Containers sharing this host's name (host
+    networking) have PID namespaces of their own, where our pids mean other processes: their leases are
+    judged by age only. A holder written by an earlier synthgen names neither namespace nor start.
+    """
+    pid = holder.get("pid")
+    if holder.get("host") != host or not isinstance(pid, int):
+        return False
+    if holder.get("pidns", PID_NAMESPACE) != PID_NAMESPACE:
+        return False
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:  # killed, not yet reaped: it holds nothing
+            return True
+        started = holder.get("started")
+        return isinstance(started, (int, float)) and abs(process.create_time() - started) > 1.0
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.Error:  # not ours to look at: alive
+        return False
+
+
 def touch(path: str) -> bool:
     """Refresh the holder file at ``path`` (every lease linked to it); ``False`` when it is gone."""
     try:
@@ -115,22 +157,26 @@ def touch(path: str) -> bool:
     return True
 
 
-def sweep(folder: Path, host: str) -> None:
-    """Remove the holder files of processes that are gone: this host's whose pid is dead, and any not
-    touched for a day. A removed name does not touch the leases linked to it (they are names of the
-    same inode), so a sweep can never free a lease."""
+def sweep(folder: Path, prefix: str, host: str) -> None:
+    """Remove the holder files of processes that are gone: those named for this host (``prefix``) whose
+    process is (:func:`process_gone`), and any not touched for a day. A removed name does not touch the
+    leases linked to it (they are names of the same inode), so a sweep can never free a lease."""
     try:
         names = os.listdir(folder)
     except OSError:
         return
     for name in names:
-        parts = name.split(".")
-        pid = int(parts[1]) if len(parts) == 4 and parts[1].isdigit() else None
         path = f"{folder}/{name}"
-        if parts[0] == host and pid is not None and not psutil.pid_exists(pid):
+        if (name.startswith(f"{prefix}.") and _holder_gone(path, host)) or _age(path) > SWEEP_AFTER:
             remove_file(path)
-        elif _age(path) > SWEEP_AFTER:
-            remove_file(path)
+
+
+def _holder_gone(path: str, host: str) -> bool:
+    try:
+        holder = json.loads(Path(path).read_bytes())
+    except (OSError, ValueError):
+        return False  # being written, or gone already: its age decides
+    return isinstance(holder, dict) and process_gone(holder, host)
 
 
 def _age(path: str) -> float:

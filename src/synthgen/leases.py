@@ -7,9 +7,10 @@ held by another live run does not do the work: it waits (or works on something e
 is gone, then reads the answer from the cache. The holder gives the lease back when the answer is
 written, or when the work failed (a waiter then does it itself).
 
-A lease names its holder (host, pid) and is refreshed every :data:`HEARTBEAT` seconds while held, so a
-killed run never blocks the next: a lease is stale when its holder is a dead process on this host, or
-when it was not refreshed for :data:`STALE_AFTER` seconds (a holder on another host). A stale lease is
+A lease names its holder (host, pid, PID namespace, start time) and is refreshed every :data:`HEARTBEAT`
+seconds while held, so a killed run never blocks the next: a lease is stale when its holder is a dead
+process on this host (:func:`~synthgen.lease_holders.process_gone`), or when it was not refreshed for
+:data:`STALE_AFTER` seconds (a holder on another host, or in another container). A stale lease is
 taken over, by exactly one of the runs that find it.
 
 Two places hold leases, with one protocol:
@@ -35,11 +36,10 @@ import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-import psutil
 from loguru import logger
 
 from synthgen.blobs import RemoteBlobs, blobs_at
-from synthgen.lease_holders import HolderFile, remove_file, touch
+from synthgen.lease_holders import HolderFile, process_gone, remove_file, this_process, touch
 
 HEARTBEAT = 10.0
 STALE_AFTER = 60.0
@@ -50,12 +50,11 @@ HOST = socket.gethostname()
 
 def holder_gone(holder: object, age: float, after: float | None = None) -> bool:
     """Whether a lease ``age`` seconds after its last refresh, held by ``holder``, may be taken over:
-    not refreshed for ``after`` seconds (default :data:`STALE_AFTER`), or its holder is a dead process
-    on this host."""
+    not refreshed for ``after`` seconds (default :data:`STALE_AFTER`), or its holder is a process known
+    to be dead (:func:`~synthgen.lease_holders.process_gone`)."""
     if age > (STALE_AFTER if after is None else after):
         return True
-    pid = holder.get("pid") if isinstance(holder, dict) else None
-    return isinstance(holder, dict) and holder.get("host") == HOST and isinstance(pid, int) and not psutil.pid_exists(pid)
+    return isinstance(holder, dict) and process_gone(holder, HOST)
 
 
 class Leases(ABC):
@@ -162,7 +161,7 @@ class LocalLeases(Leases):
         super().__init__(kind)
         self.folder = root / "leases" / kind
         self._prefix = f"{self.folder}/"  # paths as strings: this runs twice per LLM request
-        self._me = json.dumps({"host": HOST, "pid": os.getpid()}).encode()
+        self._me = json.dumps(this_process(HOST)).encode()
         self._holder = HolderFile(self.folder / "holders", HOST, self._me)
 
     def _path(self, key: str) -> str:
@@ -290,7 +289,7 @@ class BucketLeases(Leases):
     def __init__(self, blobs: RemoteBlobs, kind: str) -> None:
         super().__init__(kind)
         self.blobs = blobs
-        self._me = {"host": HOST, "pid": os.getpid()}
+        self._me = this_process(HOST)
 
     def _name(self, key: str) -> str:
         return f"leases/{self.kind}/{key[:2]}/{key}.lease"

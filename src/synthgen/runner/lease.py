@@ -16,7 +16,6 @@ by a wide margin.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import threading
 import time
@@ -24,11 +23,11 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import psutil
 from loguru import logger
 
 from synthgen.blobs import Blobs
 from synthgen.errors import CacheError
+from synthgen.lease_holders import process_gone, this_process
 
 LEASE = "lease.json"
 RENEW_EVERY = 10.0
@@ -44,7 +43,7 @@ def driver_lease(folder: Blobs, name: str) -> Iterator[None]:
         CacheError: another driver holds a fresh lease.
     """
     token = uuid.uuid4().hex
-    mine: dict[str, object] = {"host": socket.gethostname(), "pid": os.getpid(), "token": token}
+    mine: dict[str, object] = {**this_process(socket.gethostname()), "token": token}
     _refuse_if_held(folder, name, _read(folder))
     _write(folder, mine)
     time.sleep(SETTLE)
@@ -81,8 +80,7 @@ def _refuse_if_held(folder: Blobs, name: str, lease: dict[str, object] | None, t
 
 def _died_here(lease: dict[str, object]) -> bool:
     """The holder ran on this machine and its process is gone (killed): no need to wait for expiry."""
-    pid = lease.get("pid")
-    return lease.get("host") == socket.gethostname() and isinstance(pid, int) and not psutil.pid_exists(pid)
+    return process_gone(lease, socket.gethostname())
 
 
 def _read(folder: Blobs) -> dict[str, object] | None:
