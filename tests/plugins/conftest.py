@@ -19,6 +19,7 @@ import json
 import os
 
 from synthgen.plugins import hookimpl
+from synthgen.runner.local import LocalExecutor
 from synthgen.steps import Step
 
 
@@ -45,6 +46,23 @@ def _record(event, **fields):
 @hookimpl
 def synthgen_register_steps(register):
     register.add_step(ProbeStep)
+
+
+class ProbeExecutor(LocalExecutor):
+    """Replicas as local processes, recording each step it starts."""
+
+    def __init__(self, store_root, log_level, tag=""):
+        super().__init__(store_root, log_level)
+        self.tag = tag
+
+    def start(self, step, gpu_ids):
+        _record("executor_started", step=step.name, tag=self.tag)
+        super().start(step, gpu_ids)
+
+
+@hookimpl
+def synthgen_register_executors(register):
+    register.add_executor("probe_local", "synthgen_probe:ProbeExecutor", options=("tag",))
 
 
 @hookimpl

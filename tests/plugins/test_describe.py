@@ -29,7 +29,7 @@ def test_plain_table_has_a_header_and_a_line_per_plugin(probe: object) -> None:
     lines = render_plugins_table(plain=True).splitlines()
     assert lines[0].split("\t") == ["plugin", "package", "version", "registers", "hooks"]
     probe_line = next(line for line in lines if line.startswith("probe\t"))
-    assert probe_line.split("\t")[1:4] == ["synthgen-probe", "0.1.0", "steps: probe_step"]
+    assert probe_line.split("\t")[1:4] == ["synthgen-probe", "0.1.0", "steps: probe_step; executors: probe_local"]
     assert len(lines) == 1 + len(describe_plugins())
 
 

@@ -13,7 +13,7 @@ HOOKS = [name for name, fn in vars(hookspecs).items() if inspect.isfunction(fn) 
 
 def test_the_documented_hooks_are_declared() -> None:
     assert set(HOOKS) == {
-        "synthgen_register_steps", "synthgen_register_llms", "synthgen_register_configs",
+        "synthgen_register_steps", "synthgen_register_llms", "synthgen_register_executors", "synthgen_register_configs",
         "synthgen_before_pipeline_run", "synthgen_after_pipeline_run",
         "synthgen_before_step_started", "synthgen_after_batch_written", "synthgen_on_step_error",
     }

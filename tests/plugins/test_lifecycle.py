@@ -56,3 +56,15 @@ def test_on_step_error_fires_in_the_main_process_with_the_failed_step(probe, tmp
     (event,) = [e for e in probe.events() if e["event"] == "on_step_error"]
     assert (event["step"], event["pid"]) == ("broken", os.getpid())
     assert "probe failure" in str(event["error"])
+
+
+def test_an_installed_plugins_executor_runs_a_pipeline_by_its_runner_name(probe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from synthgen.steps.loaders import LoadDataFromDicts
+
+    probe_step = get_registry().get_step("probe_step")
+    with Pipeline(name="executor", cache_dir=tmp_path / "cache") as pipeline:
+        LoadDataFromDicts(name="load", data=[{"x": i} for i in range(3)]) >> probe_step(name="work")
+    rows = pipeline.run(runner="probe_local", runner_options={"tag": "t1"})["default"]["train"]
+    assert rows["probed"] == [True] * 3
+    started = {(e["step"], e["tag"]) for e in probe.events() if e["event"] == "executor_started"}
+    assert started == {("load", "t1"), ("work", "t1")}

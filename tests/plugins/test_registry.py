@@ -124,7 +124,7 @@ def test_registered_by_reports_provenance() -> None:
     registrar.add_config_path("pkg://mine.conf")
     registry.add_step(Renamed)
     assert registry.registered_by("mine") == {
-        "steps": ["shout_text"], "llms": ["fake_backend"], "config_paths": ["pkg://mine.conf"],
+        "steps": ["shout_text"], "llms": ["fake_backend"], "executors": [], "config_paths": ["pkg://mine.conf"],
     }
     assert registry.steps["custom_name"].plugin == "<direct>"
 

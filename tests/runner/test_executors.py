@@ -1,13 +1,17 @@
-"""Executors are chosen by name from one table: the built-ins and a third one alike."""
+"""Executors are chosen by name from the registry: the built-ins and a plugin's, registered through one hook."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from synthgen.errors import ConfigError
+from synthgen.errors import ConfigError, RegistryError
+from synthgen.plugins import get_plugin_manager, hookimpl, reset_plugin_manager
+from synthgen.plugins.describe import describe_plugins, render_plugins_table
+from synthgen.plugins.registry import Registrar, Registry
 from synthgen.runner import executors
 from synthgen.runner.executors import ExecutorSpec, executor_names, make_executor, register_executor
 from synthgen.runner.local import LocalExecutor
@@ -31,14 +35,23 @@ class CountingExecutor(LocalExecutor):
         super().start(step, gpu_ids)
 
 
+class CountingPlugin:
+    """A plugin package's executor, registered through the hook as the built-ins are."""
+
+    @hookimpl
+    def synthgen_register_executors(self, register: Registrar) -> None:
+        register.add_executor("counting", f"{__name__}:CountingExecutor", options=("label",), local_gpus=True)
+
+
 @pytest.fixture
-def third(monkeypatch: pytest.MonkeyPatch) -> ExecutorSpec:
-    """``counting`` registered for one test; the table is as it was afterwards."""
-    monkeypatch.setattr(executors, "_executors", {name: executors.executor_spec(name) for name in executor_names()})
+def third() -> Iterator[ExecutorSpec]:
+    """``counting`` registered by a plugin for one test; the plugins are as they were afterwards."""
     STARTED.clear()
-    spec = ExecutorSpec("counting", f"{__name__}:CountingExecutor", frozenset({"label"}), local_gpus=True)
-    register_executor(spec)
-    return spec
+    get_plugin_manager().register(CountingPlugin(), name="counting_plugin")
+    try:
+        yield executors.executor_spec("counting")
+    finally:
+        reset_plugin_manager()
 
 
 def test_the_builtin_executors_are_local_and_ray() -> None:
@@ -67,5 +80,30 @@ def test_options_of_a_registered_executor_are_checked(third: ExecutorSpec, tmp_p
 def test_a_name_is_registered_once(third: ExecutorSpec) -> None:
     with pytest.raises(ConfigError) as err:
         register_executor(ExecutorSpec("ray", "somewhere:Else"))
-    assert str(err.value) == ("runner 'ray' is registered already (synthgen.runner.ray_executor:RayExecutor): "
-                              "register the new executor under another name")
+    assert str(err.value) == (
+        "runner 'ray' is registered twice: by plugin 'synthgen.plugins.builtin.executors' "
+        "(synthgen.runner.ray_executor:RayExecutor) and by plugin '<direct>' (somewhere:Else). Register the new "
+        "executor under another name, or disable one plugin with SYNTHGEN_DISABLE_PLUGINS"
+    )
+
+
+def test_the_plugins_list_names_the_executors_each_registered(third: ExecutorSpec) -> None:
+    described = {info["name"]: info for info in describe_plugins()}
+    assert described["synthgen.plugins.builtin.executors"]["executors"] == ["local", "ray"]
+    assert described["counting_plugin"]["executors"] == ["counting"]
+    assert "\texecutors: counting\tsynthgen_register_executors\n" in render_plugins_table(plain=True)
+
+
+def test_a_script_registers_an_executor_without_a_plugin(tmp_path: Path) -> None:
+    try:
+        register_executor(ExecutorSpec("scripted", f"{__name__}:CountingExecutor", frozenset({"label"})))
+        STARTED.clear()
+        chain(str(tmp_path), count=5).run(runner="scripted", runner_options={"label": "s:"})
+        assert "s:gen" in STARTED
+    finally:
+        reset_plugin_manager()
+
+
+def test_an_executor_named_other_than_module_class_is_refused_at_registration() -> None:
+    with pytest.raises(RegistryError, match="must name its class as 'module:Class', got 'SlurmExecutor'"):
+        Registry().add_executor(ExecutorSpec("slurm", "SlurmExecutor"), plugin="slurm_plugin")

@@ -16,7 +16,7 @@ def describe_plugins() -> list[dict[str, Any]]:
 
     Returns:
         Dicts with ``name``, ``package``, ``version``, ``hooks`` (hook names it implements),
-        ``steps``, ``llms`` and ``config_paths`` (what it registered).
+        ``steps``, ``llms``, ``executors`` and ``config_paths`` (what it registered).
     """
     pm = get_plugin_manager()
     registry = get_registry()
@@ -67,5 +67,6 @@ def render_plugins_table(plain: bool = False) -> str:
 
 
 def _row(info: dict[str, Any]) -> tuple[str, str, str, str, str]:
-    parts = [f"{kind}: {', '.join(info[kind])}" for kind in ("steps", "llms", "config_paths") if info[kind]]
+    parts = [f"{kind}: {', '.join(info[kind])}" for kind in ("steps", "llms", "executors", "config_paths")
+             if info[kind]]
     return (info["name"], info["package"], info["version"], "; ".join(parts) or "-", ", ".join(info["hooks"]))

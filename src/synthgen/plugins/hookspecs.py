@@ -55,6 +55,17 @@ def synthgen_register_llms(register: Registrar) -> None:
 
 
 @hookspec
+def synthgen_register_executors(register: Registrar) -> None:
+    """Register executors: where step replicas run, chosen by ``pipeline.run(runner="name")``.
+
+    Call ``register.add_executor(name, "module:Class", options=(...), local_gpus=False)``. The class is
+    imported only when a run chooses it, and is called as ``Class(store_root, log_level, **options)``.
+
+    :param register: the registrar bound to the calling plugin.
+    """
+
+
+@hookspec
 def synthgen_register_configs(register: Registrar) -> None:
     """Add a folder of Hydra config groups (``pipeline/``, ``llm/``, ...) to the config search path.
 

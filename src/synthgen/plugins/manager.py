@@ -20,14 +20,16 @@ from synthgen.plugins.registry import Registrar, Registry
 ENTRY_POINT_GROUP = "synthgen"
 DISABLE_ENV = "SYNTHGEN_DISABLE_PLUGINS"
 
-# The shipped steps, tasks and backends: registered through the same hooks as third-party plugins.
+# The shipped steps, tasks, backends and executors: registered through the same hooks as third-party plugins.
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "synthgen.plugins.builtin.steps",
     "synthgen.plugins.builtin.tasks",
     "synthgen.plugins.builtin.llms",
+    "synthgen.plugins.builtin.executors",
 )
 
-REGISTER_HOOKS = ("synthgen_register_steps", "synthgen_register_llms", "synthgen_register_configs")
+REGISTER_HOOKS = ("synthgen_register_steps", "synthgen_register_llms", "synthgen_register_executors",
+                  "synthgen_register_configs")
 
 _state: dict[str, Any] = {}
 

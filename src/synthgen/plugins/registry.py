@@ -1,4 +1,4 @@
-"""The registry: registered names -> step and LLM classes, plus plugin config folders.
+"""The registry: registered names -> step and LLM classes and executors, plus plugin config folders.
 
 Configs name steps and backends (``type: text_generation``), never import paths, so refactors do not
 break them. A class may be registered as a ``"module:Class"`` string: it is imported only when its
@@ -52,6 +52,29 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class ExecutorSpec:
+    """One executor (``runner="local"``, ``runner: {type: ray}``): its name, its class and the options a
+    user may give it.
+
+    ``factory`` (``"module:Class"``, imported only when the runner is chosen, so Ray is imported only by
+    a Ray run) is called as ``factory(store_root, log_level, **options)`` and returns a
+    :class:`~synthgen.runner.loop.Executor`. ``local_gpus``: the runner itself gives each replica
+    devices of this machine (``CUDA_VISIBLE_DEVICES``); otherwise a cluster scheduler places the
+    replicas, and the executor's ``cluster_gpus()`` says how many GPUs the plan may use.
+    """
+
+    name: str
+    factory: str
+    options: frozenset[str] = frozenset()
+    local_gpus: bool = False
+
+    def load(self) -> Any:
+        """The factory, imported now."""
+        module_name, _, attr = self.factory.partition(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+
+@dataclass(frozen=True)
 class ConfigPath:
     """A config search path a plugin added, e.g. ``pkg://synthgen_reverse.conf``."""
 
@@ -102,6 +125,7 @@ class Registry:
 
     def __init__(self) -> None:
         self._entries: dict[Kind, dict[str, Entry]] = {"step": {}, "llm": {}}
+        self._executors: dict[str, tuple[ExecutorSpec, str]] = {}  # name -> (spec, plugin)
         self._config_paths: list[ConfigPath] = []
 
     # ---- adding ----------------------------------------------------------------------------
@@ -123,6 +147,24 @@ class Registry:
         """Register an LLM backend class; arguments as :meth:`add_step`."""
         check_arguments("llm", cls, name, plugin)
         self._add(Entry("llm", name or default_name(cls), cls, plugin))
+
+    def add_executor(self, spec: ExecutorSpec, *, plugin: str = DIRECT) -> None:
+        """Make ``spec.name`` a runner that pipelines can name.
+
+        Raises:
+            RegistryError: the name is taken, or the factory is not ``"module:Class"``.
+        """
+        if not (isinstance(spec.factory, str) and _PATH.fullmatch(spec.factory)):
+            raise RegistryError(f"plugin '{plugin}': executor '{spec.name}' must name its class as 'module:Class', "
+                                f"got {spec.factory!r}")
+        existing = self._executors.get(spec.name)
+        if existing is not None:
+            raise RegistryError(
+                f"runner '{spec.name}' is registered twice: by plugin '{existing[1]}' ({existing[0].factory}) and "
+                f"by plugin '{plugin}' ({spec.factory}). Register the new executor under another name, or "
+                "disable one plugin with SYNTHGEN_DISABLE_PLUGINS"
+            )
+        self._executors[spec.name] = (spec, plugin)
 
     def add_config_path(self, path: str, *, plugin: str = DIRECT) -> None:
         """Add a Hydra config search path (``pkg://package.conf`` or ``file:///folder``)."""
@@ -171,15 +213,21 @@ class Registry:
         return dict(self._entries["llm"])
 
     @property
+    def executors(self) -> dict[str, ExecutorSpec]:
+        """Registered runner names -> executors, in registration order (classes are not imported)."""
+        return {name: spec for name, (spec, _) in self._executors.items()}
+
+    @property
     def config_paths(self) -> list[str]:
         """Config search paths added by plugins, in registration order."""
         return [c.path for c in self._config_paths]
 
     def registered_by(self, plugin: str) -> dict[str, list[str]]:
-        """What one plugin registered: ``{"steps": [...], "llms": [...], "config_paths": [...]}``."""
+        """What one plugin registered: ``{"steps": [...], "llms": [...], "executors": [...], "config_paths": [...]}``."""
         return {
             "steps": [e.name for e in self._entries["step"].values() if e.plugin == plugin],
             "llms": [e.name for e in self._entries["llm"].values() if e.plugin == plugin],
+            "executors": [name for name, (_, owner) in self._executors.items() if owner == plugin],
             "config_paths": [c.path for c in self._config_paths if c.plugin == plugin],
         }
 
@@ -202,6 +250,11 @@ class Registrar:
     def add_llm(self, cls: type | str, name: str | None = None) -> None:
         """Register an LLM backend class; see :meth:`Registry.add_llm`."""
         self._registry.add_llm(cls, name, plugin=self.plugin)
+
+    def add_executor(self, name: str, factory: str, options: tuple[str, ...] | frozenset[str] = (),
+                     local_gpus: bool = False) -> None:
+        """Register an executor under the runner name ``name``; see :class:`ExecutorSpec`."""
+        self._registry.add_executor(ExecutorSpec(name, factory, frozenset(options), local_gpus), plugin=self.plugin)
 
     def add_config_path(self, path: str) -> None:
         """Add a Hydra config search path; see :meth:`Registry.add_config_path`."""

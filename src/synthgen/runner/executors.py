@@ -1,67 +1,42 @@
 """Executors by name: where step replicas run (``runner="local"``, ``runner: {type: ray}``).
 
-Each executor is an :class:`ExecutorSpec` in one table, the built-ins included: choosing one is a
-look-up, never an if/else, and a third executor is one more spec (:func:`register_executor`). The class
-is named by ``"module:Class"`` and imported only when chosen, so Ray is imported only by a Ray run.
+Executors are registered like steps and LLMs, through a plugin hook (``synthgen_register_executors``;
+the built-in ``local`` and ``ray`` in :mod:`synthgen.plugins.builtin.executors`): choosing one is a
+look-up in the registry, never an if/else. The class is named by ``"module:Class"`` and imported only
+when chosen, so Ray is imported only by a Ray run.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from synthgen.errors import ConfigError
+from synthgen.errors import ConfigError, RegistryError
+from synthgen.plugins import get_registry
+from synthgen.plugins.registry import ExecutorSpec
 
 if TYPE_CHECKING:
     from synthgen.runner.loop import Executor
 
-
-@dataclass(frozen=True)
-class ExecutorSpec:
-    """One executor: its name, its class and the options a user may give it.
-
-    ``factory`` is called as ``factory(store_root, log_level, **options)`` and returns an
-    :class:`~synthgen.runner.loop.Executor`. ``local_gpus``: the runner itself gives each replica
-    devices of this machine (``CUDA_VISIBLE_DEVICES``); otherwise a cluster scheduler places the
-    replicas, and the executor's ``cluster_gpus()`` says how many GPUs the plan may use.
-    """
-
-    name: str
-    factory: str
-    options: frozenset[str] = frozenset()
-    local_gpus: bool = False
-
-    def load(self) -> Any:
-        """The factory, imported now."""
-        module_name, _, attr = self.factory.partition(":")
-        return getattr(importlib.import_module(module_name), attr)
-
-
-BUILTIN_EXECUTORS: tuple[ExecutorSpec, ...] = (
-    ExecutorSpec("local", "synthgen.runner.local:LocalExecutor", local_gpus=True),
-    ExecutorSpec("ray", "synthgen.runner.ray_executor:RayExecutor", frozenset({"address", "num_cpus"})),
-)
-
-_executors: dict[str, ExecutorSpec] = {spec.name: spec for spec in BUILTIN_EXECUTORS}
+__all__ = ["ExecutorSpec", "executor_names", "executor_spec", "make_executor", "register_executor", "uses_local_gpus"]
 
 
 def register_executor(spec: ExecutorSpec) -> None:
-    """Make ``spec.name`` a runner that pipelines can name.
+    """Make ``spec.name`` a runner that pipelines can name, from a script (a plugin package uses the
+    ``synthgen_register_executors`` hook, which also survives a rebuild of the registry).
 
     Raises:
         ConfigError: the name is taken.
     """
-    if spec.name in _executors:
-        raise ConfigError(f"runner '{spec.name}' is registered already ({_executors[spec.name].factory}): "
-                          "register the new executor under another name")
-    _executors[spec.name] = spec
+    try:
+        get_registry().add_executor(spec)
+    except RegistryError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def executor_names() -> list[str]:
     """The runners that can be named, in registration order."""
-    return list(_executors)
+    return list(get_registry().executors)
 
 
 def executor_spec(name: str) -> ExecutorSpec:
@@ -70,7 +45,7 @@ def executor_spec(name: str) -> ExecutorSpec:
     Raises:
         ConfigError: no executor has that name (the message lists the known ones).
     """
-    spec = _executors.get(name)
+    spec = get_registry().executors.get(name)
     if spec is None:
         raise ConfigError(f"unknown runner '{name}': the runners are {_quoted_list(executor_names())}")
     return spec
@@ -78,7 +53,7 @@ def executor_spec(name: str) -> ExecutorSpec:
 
 def uses_local_gpus(name: str) -> bool:
     """Whether the runner ``name`` gives replicas this machine's GPUs (an unknown one does not)."""
-    spec = _executors.get(name)
+    spec = get_registry().executors.get(name)
     return spec is not None and spec.local_gpus
 
 
