@@ -1,11 +1,10 @@
 """The content-addressed store: the data plane between steps.
 
-Every batch a step emits is written here once, atomically, before any downstream step sees it; queues
-carry object digests, not rows. Small JSON records (batch index, LLM responses) live beside the objects.
-The cache is untrusted input: objects are verified by their content hash and records by the hash they
-carry (:mod:`synthgen.records`) when read; a damaged one is reported and treated as missing, so it is
-recomputed rather than silently used. Values are data only (:mod:`synthgen.values`): nothing read
-here is unpickled or executed.
+Every batch a step emits is written here once, atomically, before any downstream step sees it; queues carry
+object digests, not rows. Small JSON records (batch index, LLM responses) live beside the objects. The cache
+is untrusted input: objects are checked against their content hash and records against the hash they carry
+(:mod:`synthgen.records`) when read; a damaged one is reported and recomputed, never used. Values are data
+only (:mod:`synthgen.values`): nothing read here is unpickled or executed.
 """
 
 from __future__ import annotations
@@ -317,12 +316,12 @@ class Store:
         return f"{kind}/{key[:2]}/{key}.json"
 
     def put_record(self, kind: str, key: str, value: dict[str, Any], sync: bool = True) -> None:
-        """Write one JSON record atomically, with its content hash; ``sync=False`` for records a power
-        cut may cost (the work is redone), never for paid LLM answers."""
+        """Write one JSON record atomically, with its content hash; ``sync=False`` leaves the fsync to
+        :meth:`sync_record` (a paid LLM answer) or to nobody (a record a power cut may cost: redone)."""
         self.shared.write(self._record_name(kind, key), seal(value, f"{kind}/{key}"), sync=sync)
 
     def sync_record(self, kind: str, key: str) -> None:
-        """Make a record written with ``sync=False`` durable (a no-op on object storage)."""
+        """fsync a record written with ``sync=False`` (a no-op on object storage)."""
         self.shared.sync(self._record_name(kind, key))
 
     def put_records(self, kind: str, values: dict[str, dict[str, Any]]) -> None:
