@@ -75,3 +75,13 @@ def test_a_record_written_unsynced_is_read_at_once_and_synced_later(tmp_path: Pa
     store.sync_record("requests", "k" * 64)
     with pytest.raises(FileNotFoundError):
         store.sync_record("requests", "m" * 64)
+
+
+def test_checking_an_object_keeps_none_of_its_decoded_columns(tmp_path: Path) -> None:
+    # Every inline row is checked at the start of a run, in the driver and in the loader's replica: the
+    # check must not leave those columns decoded in the store for the rest of the run.
+    store = Store(tmp_path)
+    digest = store.put_table(pa.table({"text": ["x" * 200] * 40_000}))
+    assert store.verify_object(digest)
+    assert not store._columns
+    assert store.get_table(digest).num_rows == 40_000 and store._columns, "a read keeps what it decoded"
