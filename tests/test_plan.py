@@ -209,3 +209,13 @@ def test_each_node_has_its_step_kind_whose_value_is_the_name_journals_keep() -> 
                      "global_dummy_step_0": StepKind.GLOBAL}
     assert [json.dumps(k) for k in kinds.values()] == ['"generator"', '"normal"', '"global"']
     assert [f"{k}" for k in kinds.values()] == ["generator", "normal", "global"]  # messages print the name
+
+
+def test_the_kinds_a_step_can_have_are_the_plans_step_kinds() -> None:
+    import typing
+
+    from synthgen.plan import StepKind
+    from synthgen.steps.base import step_kind
+
+    declared = typing.get_args(typing.get_type_hints(step_kind)["return"])
+    assert set(declared) == {kind.value for kind in StepKind}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Generator, Iterable, Iterator
 from functools import cache
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
 
@@ -289,8 +289,8 @@ class GeneratorStep(BaseStep):
 AnyStep = Union[Step, GeneratorStep]
 
 
-def step_kind(step: BaseStep) -> str:
-    """``generator``, ``global`` or ``normal``."""
+def step_kind(step: BaseStep) -> Literal["generator", "global", "normal"]:
+    """How the loop feeds the step (the values of :class:`synthgen.plan.StepKind`)."""
     if isinstance(step, GeneratorStep):
         return "generator"
     return "global" if step.is_global else "normal"
