@@ -131,10 +131,8 @@ class Store:
         return digest
 
     def _stored_intact(self, name: str, data: bytes) -> bool:
-        if self.shared.size(name) != len(data):
-            return False
         try:
-            return self.shared.read(name) == data
+            return self.shared.size(name) == len(data) and self.shared.read(name) == data
         except FileNotFoundError:
             return False
 
@@ -212,10 +210,11 @@ class Store:
         except CorruptObject:
             return False
 
-    def verify_object(self, digest: str) -> bool:
-        """True when the object and its columns exist and match their digests; a damaged one is removed."""
+    def verify_object(self, digest: str, keep: bool = True) -> bool:
+        """True when the object and its columns exist and match their digests; a damaged one is removed.
+        ``keep=False``: a one-time check of a large object, whose decoded columns are not kept."""
         try:
-            copy.copy(self).get_stored(digest)  # a copy starts without decoded columns: none is kept after
+            (self if keep else copy.copy(self)).get_stored(digest)  # a copy starts with no decoded column
         except CorruptObject:
             return False
         return True

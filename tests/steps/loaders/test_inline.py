@@ -17,7 +17,7 @@ from synthgen.errors import ConfigError
 from synthgen.runner import cache_commands
 from synthgen.steps import step
 from synthgen.steps.base import StepInput
-from synthgen.steps.loaders import LoadDataFromDicts
+from synthgen.steps.loaders import LoadDataFromDicts, inline
 from synthgen.steps.loaders.inline import content_hash
 from synthgen.store import Store
 
@@ -120,3 +120,20 @@ def test_the_hash_of_rows_is_the_canonical_json_it_always_was_and_a_row_holding_
     looped["self"] = looped
     with pytest.raises(ConfigError, match="contain themselves"):
         LoadDataFromDicts(data=[looped]).dump()
+
+
+def test_the_loaders_replica_reads_the_record_and_manifest_only_the_driver_checks_every_column(
+        tmp_path: Path) -> None:
+    # The driver checks the stored rows at the start of each run; the loader's replica, which starts
+    # right after, must not decode them all a second time (80 MB at 10M numbers) before its first batch.
+    store = Store(tmp_path)
+    load = LoadDataFromDicts(name="load", data=ROWS, batch_size=20)
+    load.store_inline_data(store)
+    copy = pickle.loads(cloudpickle.dumps(load))
+    manifest = store.manifest(inline.recorded_object(store, copy.data["inline_rows"], "load"))
+    assert manifest is not None
+    pieces = {digest for parts in manifest[1].values() for digest, _, _ in parts}
+    next(p for p in (tmp_path / "objects").rglob("*.arrow") if p.stem in pieces).unlink()  # a column lost
+    assert [rows for rows, _, _ in copy.stored_slices(store)] == [20, 20, 10], "slices from the manifest alone"
+    with pytest.raises(ConfigError, match="no longer has"):
+        inline.stored_object(store, copy.data["inline_rows"], "load")  # the driver's check finds it

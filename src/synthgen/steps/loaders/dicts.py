@@ -119,7 +119,7 @@ class LoadDataFromDicts(GeneratorStep):
         stored as columns (a cache from an earlier synthgen) or are renamed (``output_mappings``)."""
         if not isinstance(self.data, dict) or self.output_mappings:
             return None
-        manifest = store.manifest(inline.stored_object(store, self.data[inline.REFERENCE_KEY], str(self.name)))
+        manifest = store.manifest(inline.recorded_object(store, self.data[inline.REFERENCE_KEY], str(self.name)))
         if manifest is None:
             return None
         return self._slices(*manifest)
