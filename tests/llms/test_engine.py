@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import threading
 import time
 
@@ -127,6 +128,21 @@ def test_an_answer_keeps_its_slot_until_it_is_written_and_is_fsynced_after(engin
     assert sorted(written) == sorted(synced) and len(synced) == 12, "every answer fsynced before run() returns"
     assert max(unwritten) == 2, "this request and the others sent but not written fill the window"
     assert max(unsynced) > 0, "a slot is given back before the fsync"
+
+
+def test_an_answer_whose_fsync_fails_is_rescued_and_still_returned(engine_for, active_store, monkeypatch) -> None:
+    # The disk accepted the write but failed the fsync (EIO, or ENOSPC from delayed allocation): the
+    # paid answer goes where the next run finds it, and this run uses it.
+    rescued: list[str] = []
+
+    def failing_sync(store, request, result) -> None:  # type: ignore[no-untyped-def]
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr("synthgen.llms.engine.sync_result", failing_sync)
+    monkeypatch.setattr("synthgen.llms.engine.rescue_answer", lambda key, record, exc: rescued.append(key))
+    results = engine_for(Backend()).run(requests(3), active_store)
+    assert [r.text for r in results] == [f"answer to prompt {i}" for i in range(3)]
+    assert sorted(rescued) == sorted(r.key for r in requests(3))
 
 
 def test_failures_are_not_cached(engine_for, active_store) -> None:
