@@ -50,6 +50,15 @@ class CacheError(SynthgenError):
     """The cache folder is unusable or locked by another run."""
 
 
+class CheckpointError(SynthgenError):
+    """A checkpoint could not be read or exported. Raised at the end of a run, the run itself finished:
+    ``distiset`` holds its dataset, and running it again exports the checkpoint without computing."""
+
+    def __init__(self, message: str, distiset: object = None) -> None:
+        super().__init__(message)
+        self.distiset = distiset
+
+
 class MissingDependencyError(SynthgenError):
     """An optional extra is not installed."""
 

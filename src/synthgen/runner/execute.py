@@ -10,7 +10,12 @@ from collections.abc import Set as AbstractSet
 
 from loguru import logger
 
-from synthgen.errors import OfflineBatchGenerationNotFinished, PipelineInterrupted, SynthgenError
+from synthgen.errors import (
+    CheckpointError,
+    OfflineBatchGenerationNotFinished,
+    PipelineInterrupted,
+    SynthgenError,
+)
 from synthgen.plan import Graph, StepKind
 from synthgen.plugins import fire
 from synthgen.runner.context import RunContext
@@ -128,7 +133,13 @@ def _checkpoint(scheduler: Scheduler) -> None:
     rows = sum(r for leaf in leaves for _, r in scheduler.states[leaf].outputs)
 
     def export() -> None:
-        held = checkpoints.export(ctx.store, {leaf: scheduler.states[leaf].outputs for leaf in leaves})
+        try:
+            held = checkpoints.export(ctx.store, {leaf: scheduler.states[leaf].outputs for leaf in leaves})
+        except CheckpointError as exc:
+            # A checkpoint is a copy: a bucket or Hub that fails for a while must not stop a paid run. The
+            # strategy waits as after an export, and the next one writes every row not exported yet.
+            logger.warning(f"{exc}. The run goes on; the next checkpoint writes these rows too")
+            return
         logger.info(f"checkpoint: {held:,} rows in {checkpoints.location}")
 
     ctx.options.checkpoint_strategy.maybe_export(rows, export)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from synthgen import interrupts, plan
+from synthgen.errors import CheckpointError
 from synthgen.llms.rescue import import_rescued
 from synthgen.logging import setup_logging
 from synthgen.plugins import fire
@@ -75,10 +76,11 @@ def run_pipeline(pipeline: Pipeline, load_groups: plan.LoadGroups = None, use_ca
             raise
         scheduler = execute(ctx)
         _write_results(ctx, scheduler)
+        failed_export = _last_checkpoint(ctx.checkpoints, ctx.store, _leaf_outputs(ctx, scheduler))
     distiset = _distiset(ctx.pdir, ctx.store, _leaf_outputs(ctx, scheduler))
     _log_summary(scheduler)
     fire("synthgen_after_pipeline_run", pipeline=pipeline, distiset=distiset)
-    return _finish(distiset, step_failures(scheduler.summary()), max_failed_fraction)
+    return _finish(distiset, step_failures(scheduler.summary()), max_failed_fraction, failed_export)
 
 
 def plan_run(pipeline: Pipeline, load_groups: plan.LoadGroups, options: RunOptions) -> PlannedRun:
@@ -109,8 +111,26 @@ def _from_cache(planned: PlannedRun, journal: Journal) -> Distiset:
     logger.info(f"pipeline '{planned.name}' loaded from cache ({planned.pdir}): nothing to compute")
     leaves = {leaf: read_record(planned.pdir, f"batch_manager_steps/{leaf}.json").get("outputs", [])
               for leaf in planned.graph.leaves()}
+    # The checkpoint too, when asked for: an earlier run's last export may have failed (writes nothing
+    # when the checkpoint already holds every row).
+    failed_export = _last_checkpoint(_checkpoints(planned), planned.store, leaves)
     return _finish(_distiset(planned.pdir, planned.store, leaves), step_failures(journal.read().get("steps", {})),
-                   planned.options.max_failed_fraction)
+                   planned.options.max_failed_fraction, failed_export)
+
+
+def _last_checkpoint(checkpoints: CheckpointExport | None | CheckpointError, store: Store,
+                     outputs: dict[str, list[Any]]) -> CheckpointError | None:
+    """Export every row of a finished run to its checkpoint; the error, if that failed (raised once the
+    run's Distiset is built: the run itself finished)."""
+    if isinstance(checkpoints, CheckpointError):
+        return checkpoints
+    try:
+        if checkpoints is not None:
+            held = checkpoints.export(store, outputs)
+            logger.info(f"checkpoint: {held:,} rows in {checkpoints.location}")
+    except CheckpointError as exc:
+        return exc
+    return None
 
 
 def _prepare(pipeline: Pipeline, planned: PlannedRun, journal: Journal) -> None:
@@ -152,17 +172,27 @@ def _prespawn(executor: Executor, planned: PlannedRun, journal: Journal) -> None
 
 def _start(planned: PlannedRun, journal: Journal, executor: Executor) -> RunContext:
     """The run folder and the checkpoints of the run, with its executor, in its context."""
-    options = planned.options
     run_dir = interrupts.new_run_dir(planned.store.run_location(planned.name, planned.folder_key))
-    checkpoints = None
-    if options.checkpoint_path:
-        extra = options.checkpoint_strategy.extra_params if options.checkpoint_strategy else {}
-        checkpoints = CheckpointExport(options.checkpoint_path, planned.folder_key, extra, planned.dump)
+    checkpoints = _checkpoints(planned)
+    if isinstance(checkpoints, CheckpointError):
+        raise checkpoints  # before the first request: nothing is paid for a run whose checkpoint cannot be read
     return planned.started(journal, executor, run_dir, checkpoints)
 
 
+def _checkpoints(planned: PlannedRun) -> CheckpointExport | CheckpointError | None:
+    """The run's checkpoint folder, the error if it cannot be read, or None when none was asked for."""
+    options = planned.options
+    if not options.checkpoint_path:
+        return None
+    extra = options.checkpoint_strategy.extra_params if options.checkpoint_strategy else {}
+    try:
+        return CheckpointExport(options.checkpoint_path, planned.folder_key, extra, planned.dump)
+    except CheckpointError as exc:
+        return exc
+
+
 def _write_results(ctx: RunContext, scheduler: Scheduler) -> None:
-    """The leaves' Parquet files, the last checkpoint and the journal of a finished run."""
+    """The leaves' Parquet files and the journal of a finished run."""
     # `datasets` (the Distiset) takes ~0.9 s to import: now, while Parquet encoding releases the GIL.
     # Not while the steps run: in the driver it would hold the GIL from the scheduling loop that feeds
     # them (a 1M-row run was ~0.5 s slower with it there).
@@ -173,8 +203,6 @@ def _write_results(ctx: RunContext, scheduler: Scheduler) -> None:
                 write_leaf_data(ctx.store, ctx.journal.data_dir, leaf, scheduler.states[leaf].outputs)
     finally:
         ctx.executor.shutdown()  # the last stage's replicas unload and exit while the data is written
-    if ctx.checkpoints is not None:
-        ctx.checkpoints.export(ctx.store, _leaf_outputs(ctx, scheduler))
     with cache_writes(ctx.pdir, "the run's journal"):
         save_journal(ctx, scheduler, finished=True)
         ctx.journal.clear_offline_jobs()
@@ -185,11 +213,19 @@ def _leaf_outputs(ctx: RunContext, scheduler: Scheduler) -> dict[str, list[tuple
     return {leaf: scheduler.states[leaf].outputs for leaf in ctx.graph.leaves()}
 
 
-def _finish(distiset: Distiset, failures: Failures, max_failed_fraction: float) -> Distiset:
-    """Attach the failed rows to the Distiset; raise when a step has too many of them."""
+def _finish(distiset: Distiset, failures: Failures, max_failed_fraction: float,
+            checkpoint_failed: CheckpointError | None = None) -> Distiset:
+    """Attach the failed rows to the Distiset; raise when a step has too many of them, or when the
+    last checkpoint could not be exported (the error holds the Distiset)."""
     distiset.failures = failures
     if failures:
         logger.warning(failures_line(failures))
+    if checkpoint_failed is not None:
+        raise CheckpointError(
+            f"the run finished and its dataset is in the cache (the error's .distiset holds it), but {checkpoint_failed}."
+            " Run the same pipeline again to export the checkpoint: nothing is computed again",
+            distiset,
+        ) from checkpoint_failed
     raise_if_too_many(failures, max_failed_fraction, distiset)
     return distiset
 
