@@ -259,3 +259,46 @@ def test_a_bad_hub_url_is_a_clear_error(tmp_path: Path, hub: type[LocalHub]) -> 
 
     with pytest.raises(ConfigError, match="not a Hub location .* hf://datasets/<owner>/<name>"):
         numbers(tmp_path / "c").run(checkpoint_path="hf://datasets/only-a-name")
+
+
+def test_a_shard_removed_from_a_checkpoint_is_a_clear_error_and_a_rerun_exports_it_again(tmp_path: Path) -> None:
+    from synthgen.errors import ConfigError
+
+    folder, counts = tmp_path / "ckpt", tmp_path / "counts"
+    counts.mkdir()
+    numbers(tmp_path / "c", count_dir=counts, delay=0.05).run(
+        checkpoint_strategy=CheckpointStrategy(every_n_rows=10), checkpoint_path=str(folder))
+    shards = [s["path"] for s in json.loads((folder / "manifest.json").read_text())["shards"]]
+    assert len(shards) >= 2
+    (folder / shards[1]).unlink()
+    with pytest.raises(ConfigError, match=f"lists shard '{shards[1]}', which is not there: run the pipeline again"):
+        Distiset.load_from_disk(folder)
+    numbers(tmp_path / "c", count_dir=counts).run(checkpoint_path=str(folder))
+    assert batches_run(counts, "double") == 6, "the rerun computed again instead of exporting from the cache"
+    assert Distiset.load_from_disk(folder)["default"]["train"]["n"] == list(range(60))
+    assert (folder / shards[0]).exists()  # the shards before the missing one were kept
+
+
+def test_a_damaged_shard_is_found_when_the_checkpoint_is_loaded(tmp_path: Path) -> None:
+    from synthgen.errors import ConfigError
+
+    folder = tmp_path / "ckpt"
+    numbers(tmp_path / "c").run(checkpoint_path=str(folder))
+    [shard] = json.loads((folder / "manifest.json").read_text())["shards"]
+    data = bytearray((folder / shard["path"]).read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size: only the hash can tell
+    (folder / shard["path"]).write_bytes(bytes(data))
+    with pytest.raises(ConfigError, match="does not hold the bytes its export wrote .* delete that file, then run"):
+        Distiset.load_from_disk(folder)
+    (folder / shard["path"]).unlink()  # as the message says
+    numbers(tmp_path / "c").run(checkpoint_path=str(folder))
+    assert Distiset.load_from_disk(folder)["default"]["train"]["n"] == list(range(60))
+
+
+@pytest.mark.parametrize("kwargs", [{"every_n_rows": 0}, {"every_n_rows": -5}, {"every_seconds": 0},
+                                    {"every_n_rows": 2.5}, {"every_n_rows": True}, {"every_seconds": "60"}])
+def test_a_strategy_that_would_never_or_always_export_is_refused(kwargs: dict[str, Any]) -> None:
+    from synthgen.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="CheckpointStrategy\\(every_"):
+        CheckpointStrategy(**kwargs)

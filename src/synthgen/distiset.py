@@ -251,12 +251,30 @@ def _from_shards(out: Distiset, fs: Any, root: str, shards: list[dict[str, Any]]
             raise ConfigError(f"checkpoint manifest in '{root}' lists shard '{shard['path']}' outside its folder")
     for config in dict.fromkeys(s["config"] for s in shards):
         check_name("Distiset config", config)
-        tables = [pq.read_table(f"{root}/{s['path']}", filesystem=fs) for s in shards if s["config"] == config]
+        tables = [_read_shard(fs, root, s) for s in shards if s["config"] == config]
         out[config] = datasets.DatasetDict({"train": _dataset(concat_tables(tables))})
     if fs.exists(f"{root}/{PIPELINE_YAML}"):
         with fs.open(f"{root}/{PIPELINE_YAML}") as fh:
             out.pipeline_yaml = load_yaml(fh)
     return out
+
+
+def _read_shard(fs: Any, root: str, shard: dict[str, Any]) -> pa.Table:
+    """A checkpoint shard, checked against the SHA-256 its export recorded.
+
+    Raises:
+        ConfigError: the shard is missing, or holds other bytes (damaged, cut short or replaced).
+    """
+    fix = ("run the pipeline again with the same checkpoint_path: it exports those rows again from the "
+           "cache, without computing them")
+    try:
+        data = fs.cat_file(f"{root}/{shard['path']}")
+    except FileNotFoundError:
+        raise ConfigError(f"checkpoint '{root}' lists shard '{shard['path']}', which is not there: {fix}") from None
+    if shard.get("sha256") and hashlib.sha256(data).hexdigest() != shard["sha256"]:
+        raise ConfigError(f"shard '{shard['path']}' of checkpoint '{root}' does not hold the bytes its export "
+                          f"wrote (damaged, cut short or replaced): delete that file, then {fix}")
+    return pq.read_table(pa.BufferReader(data))
 
 
 def manifest(path: str) -> dict[str, Any]:

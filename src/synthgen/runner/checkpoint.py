@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from synthgen.errors import CheckpointError, SynthgenError
+from synthgen.errors import CheckpointError, ConfigError, SynthgenError
 from synthgen.runner.checkpoint_targets import open_target
 from synthgen.store import Store
 from synthgen.values import concat_tables, parquet_bytes
@@ -42,6 +42,15 @@ class CheckpointStrategy:
     extra_params: dict[str, Any] = field(default_factory=dict)
     _last_rows: int = field(default=0, init=False, repr=False)
     _last_time: float = field(default_factory=time.monotonic, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # 0 would never export during the run and a negative number on every turn of the loop: both silently.
+        for name, value in (("every_n_rows", self.every_n_rows), ("every_seconds", self.every_seconds)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+                raise ConfigError(f"CheckpointStrategy({name}={value!r}): give a positive number, or None "
+                                  "(with both None, the checkpoint is exported once, when the run ends)")
+        if isinstance(self.every_n_rows, float) and not self.every_n_rows.is_integer():
+            raise ConfigError(f"CheckpointStrategy(every_n_rows={self.every_n_rows!r}): give a whole number of rows")
 
     def should_export(self, rows: int, seconds_since_last: float) -> bool:
         """Return True when the rows written so far should be exported now."""
@@ -138,7 +147,7 @@ class CheckpointExport:
         # a name must never stand for two contents (a folder that grew would load stale from its cache).
         path = f"{_folder(config)}/train-{number:05d}-{sha256[:16]}.parquet"
         self.target.put(path, data)
-        self.shards.append({"config": config, "path": path, "rows": table.num_rows,
+        self.shards.append({"config": config, "path": path, "rows": table.num_rows, "bytes": len(data),
                             "objects": [d for d, _ in objects], "sha256": sha256})
         self._current = False
 
@@ -158,9 +167,25 @@ class CheckpointExport:
             earlier = {}
         shards = [s for s in earlier.get("shards", []) if isinstance(s, dict)]
         if earlier.get("signature") == self.signature and all(_ours(s) for s in shards):
-            return shards, True
+            kept = self._intact(shards)
+            return kept, len(kept) == len(shards)
         self._remove(shards)  # another pipeline's: removed by the first export
         return [], False
+
+    def _intact(self, shards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Of an earlier export's shards, those still in the folder with the size written, up to a leaf's
+        first one that is not (removed or cut short since): the export writes the rest again."""
+        sizes = self.target.sizes()
+        kept: list[dict[str, Any]] = []
+        broken: set[str] = set()
+        for shard in shards:
+            size = sizes.get(shard["path"])
+            if shard["config"] in broken or size is None or size != shard.get("bytes", size):
+                broken.add(shard["config"])
+                self._remove([shard])
+            else:
+                kept.append(shard)
+        return kept
 
     def _drop(self, shards: list[dict[str, Any]]) -> None:
         self._remove(shards)

@@ -36,6 +36,15 @@ class Folder:
     def exists(self, name: str) -> bool:
         return bool(self.fs.exists(f"{self.root}/{name}"))
 
+    def sizes(self) -> dict[str, int]:
+        """The size of every file in the folder, by name relative to it."""
+        try:
+            found = self.fs.find(self.root, detail=True)
+        except FileNotFoundError:
+            return {}
+        prefix = f"{self.root.rstrip('/')}/"
+        return {path[len(prefix):]: int(info.get("size") or 0) for path, info in found.items() if path.startswith(prefix)}
+
     def put(self, name: str, data: bytes) -> None:
         self.fs.makedirs(f"{self.root}/{name}".rsplit("/", 1)[0], exist_ok=True)
         with self.fs.open(f"{self.root}/{name}", "wb") as fh:
@@ -76,6 +85,10 @@ class HubRepo:
 
     def read_text(self, name: str) -> str | None:
         return self.reads.read_text(name)
+
+    def sizes(self) -> dict[str, int]:
+        self.reads.fs.invalidate_cache()
+        return self.reads.sizes()
 
     def put(self, name: str, data: bytes) -> None:
         self._added[name] = data
