@@ -141,6 +141,9 @@ class LocalHub:
                     exist_ok: bool = False) -> None:
         self.repos.append({"repo_id": repo_id, "repo_type": repo_type, "private": private, "exist_ok": exist_ok})
 
+    def create_branch(self, repo_id: str, *, branch: str, repo_type: str | None = None, exist_ok: bool = False) -> None:
+        self.repos.append({"repo_id": repo_id, "branch": branch, "repo_type": repo_type, "exist_ok": exist_ok})
+
     def create_commit(self, repo_id: str, operations: list[Any], *, commit_message: str,
                       repo_type: str | None = None, revision: str | None = None) -> None:
         from huggingface_hub import CommitOperationAdd
@@ -213,6 +216,7 @@ def test_a_hub_checkpoint_in_a_folder_of_a_branch_and_a_commit_that_fails(
                                 checkpoint_path="hf://datasets/me/ckpt@dev/run-1")
     assert any("cannot write the checkpoint" in w and "503" in w for w in warnings)
     assert all(c["revision"] == "dev" and all(p.startswith("run-1/") for p in c["paths"]) for c in hub.commits)
+    assert {"repo_id": "me/ckpt", "branch": "dev", "repo_type": "dataset", "exist_ok": True} in hub.repos
     # The failed commit's shard went with the next one: every row once.
     manifest = json.loads((hub.root / "datasets/me/ckpt/run-1/manifest.json").read_text())
     assert manifest["rows"] == 60 and sum(s["rows"] for s in manifest["shards"]) == 60

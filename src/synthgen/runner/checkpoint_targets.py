@@ -64,7 +64,8 @@ class Folder:
 class HubRepo:
     """A Hub repository (``hf://datasets/<owner>/<name>[@<branch>][/<folder>]``): what an export writes
     and removes is sent as one commit. A repository that does not exist yet is created private (a
-    checkpoint is never published by accident). Reads go through ``HfFileSystem``.
+    checkpoint is never published by accident), and so is a branch named in the URL. Reads go through
+    ``HfFileSystem``.
 
     Args:
         url: the ``hf://`` URL.
@@ -102,7 +103,7 @@ class HubRepo:
         deleted = [n for n in remove if n not in added and self._committed.get(n, self._exists(n))]
         operations += [CommitOperationDelete(path_in_repo=self._path(n)) for n in deleted]
         if not self._repo_ready:
-            self.api.create_repo(self.repo_id, repo_type=self.repo_type, private=True, exist_ok=True)
+            self._prepare_repo()
             self._repo_ready = True
         self.api.create_commit(self.repo_id, operations, commit_message=message, repo_type=self.repo_type,
                                revision=self.revision)
@@ -110,6 +111,12 @@ class HubRepo:
 
     def discard(self) -> None:
         self._added = {}
+
+    def _prepare_repo(self) -> None:
+        """Create the repository (private) and the branch named in the URL, where they do not exist yet."""
+        self.api.create_repo(self.repo_id, repo_type=self.repo_type, private=True, exist_ok=True)
+        if self.revision and not self.revision.startswith("refs/"):  # a pull request's ref is not a branch to create
+            self.api.create_branch(self.repo_id, branch=self.revision, repo_type=self.repo_type, exist_ok=True)
 
     def _exists(self, name: str) -> bool:
         """Whether the repository has ``name``, asked afresh (``HfFileSystem`` caches its listings)."""
